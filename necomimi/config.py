@@ -1,0 +1,60 @@
+"""Validate a workflow config against its JSON schema, naming every offending key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config that does not match the schema; the message names each bad key."""
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) if isinstance(p, str) else f"[{p}]" for p in error.absolute_path]
+    return ".".join(parts).replace(".[", "[") or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = _key_path(error)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        prefix = f"{where}." if error.absolute_path else ""
+        names = ", ".join(f"'{prefix}{key}'" for key in unknown)
+        return f"unknown key {names}; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"'{where}': {error.message}"
+
+
+def load_schema(schema_path: str | Path) -> dict:
+    """Read a YAML (or JSON) schema file."""
+    with open(schema_path, encoding="utf-8") as stream:
+        return yaml.safe_load(stream)
+
+
+def check_config(config: Mapping, schema_path: str | Path) -> None:
+    """Raise :class:`ConfigError` unless ``config`` matches the schema.
+
+    Every violation is reported, one per line, with the dotted key it concerns, so
+    that ``snakemake --config not_a_key=1`` stops before any job with a message that
+    names ``not_a_key``.
+
+    Parameters
+    ----------
+    config : Mapping
+        The merged Snakemake config (config files plus ``--config`` overrides).
+    schema_path : str or Path
+        JSON schema in YAML form (``workflow/schemas/config.schema.yaml``).
+    """
+    schema = load_schema(schema_path)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator = validator_class(schema)
+    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = "\n".join(f"  - {_describe(error)}" for error in errors)
+        raise ConfigError(f"invalid config (described in {Path(schema_path).name}):\n{lines}")

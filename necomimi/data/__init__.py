@@ -1,0 +1,1 @@
+"""Datasets: the THINGS-EEG2 release layout and the embedded synthetic THINGS-EEG2."""

@@ -1,0 +1,169 @@
+"""Render a synthetic stimulus image from its latent factors."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from necomimi.data.synthetic.factors import COLOUR_RGB, ImageFactors
+
+_SUPERSAMPLE = 2  # masks are drawn at twice the size, then downsampled (anti-aliasing)
+_CIRCLE = 64  # vertices of a polygonal circle
+
+
+def _regular_polygon(n_vertices: int, radius: float = 1.0) -> np.ndarray:
+    angles = np.deg2rad(-90.0 + 360.0 * np.arange(n_vertices) / n_vertices)
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def _star(n_points: int, inner: float) -> np.ndarray:
+    outer = _regular_polygon(2 * n_points)
+    outer[1::2] *= inner
+    return outer
+
+
+def _plus(half_width: float = 0.3) -> np.ndarray:
+    w = half_width
+    return np.array(
+        [(-w, -1), (w, -1), (w, -w), (1, -w), (1, w), (w, w), (w, 1), (-w, 1),
+         (-w, w), (-1, w), (-1, -w), (-w, -w)],
+        dtype=float,
+    )  # fmt: skip
+
+
+def _rotate(points: np.ndarray, degrees: float) -> np.ndarray:
+    theta = np.deg2rad(degrees)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    return points @ rotation.T
+
+
+#: Each shape as polygons in unit-radius coordinates, drawn in order with a fill of
+#: 1 (add) or 0 (cut out).
+_SHAPE_POLYGONS: dict[str, list[tuple[np.ndarray, int]]] = {
+    "triangle": [(_regular_polygon(3), 1)],
+    "square": [(_regular_polygon(4) @ _rotate(np.eye(2), 45.0).T, 1)],
+    "pentagon": [(_regular_polygon(5), 1)],
+    "hexagon": [(_regular_polygon(6), 1)],
+    "circle": [(_regular_polygon(_CIRCLE), 1)],
+    "ellipse": [(_regular_polygon(_CIRCLE) * np.array([1.0, 0.6]), 1)],
+    "crescent": [
+        (_regular_polygon(_CIRCLE), 1),
+        (_regular_polygon(_CIRCLE, 0.85) + np.array([0.45, -0.15]), 0),
+    ],
+    "ring": [(_regular_polygon(_CIRCLE), 1), (_regular_polygon(_CIRCLE, 0.55), 0)],
+    "star4": [(_star(4, 0.38), 1)],
+    "star5": [(_star(5, 0.45), 1)],
+    "star6": [(_star(6, 0.5), 1)],
+    "star8": [(_star(8, 0.55), 1)],
+    "plus": [(_plus(), 1)],
+    "saltire": [(_rotate(_plus(), 45.0), 1)],
+    "arrow": [
+        (
+            np.array(
+                [(-1, -0.25), (0.2, -0.25), (0.2, -0.65), (1, 0), (0.2, 0.65),
+                 (0.2, 0.25), (-1, 0.25)],
+                dtype=float,
+            ),  # fmt: skip
+            1,
+        )
+    ],
+    "chevron": [
+        (
+            np.array(
+                [(-0.9, -0.8), (-0.35, -0.8), (0.45, 0), (-0.35, 0.8), (-0.9, 0.8), (-0.1, 0)],
+                dtype=float,
+            ),
+            1,
+        )
+    ],
+}
+
+
+def _shape_mask(factors: ImageFactors, size: int) -> np.ndarray:
+    """Anti-aliased coverage of the shape, float in [0, 1], shape (size, size)."""
+    big = size * _SUPERSAMPLE
+    canvas = Image.new("L", (big, big), 0)
+    draw = ImageDraw.Draw(canvas)
+    centre = np.array([0.5 + factors.x, 0.5 + factors.y]) * big
+    for polygon, fill in _SHAPE_POLYGONS[factors.concept.shape]:
+        points = _rotate(polygon, factors.rotation) * factors.scale * big + centre
+        draw.polygon([tuple(p) for p in points], fill=255 * fill)
+    small = canvas.resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(small, dtype=np.float64) / 255.0
+
+
+def _texture(factors: ImageFactors, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Texture intensity in [0, 1] over the image, in the shape's own frame."""
+    grid = (np.arange(size) + 0.5) / size
+    xx, yy = np.meshgrid(grid - 0.5 - factors.x, grid - 0.5 - factors.y)
+    local = _rotate(np.stack([xx.ravel(), yy.ravel()], axis=1), -factors.rotation)
+    u = local[:, 0].reshape(size, size) / factors.scale
+    v = local[:, 1].reshape(size, size) / factors.scale
+    texture = factors.concept.texture
+    if texture == "plain":
+        return np.ones((size, size))
+    if texture == "hstriped":
+        return (np.sin(2 * np.pi * 2.5 * v) > 0).astype(float)
+    if texture == "vstriped":
+        return (np.sin(2 * np.pi * 2.5 * u) > 0).astype(float)
+    if texture == "dstriped":
+        return (np.sin(2 * np.pi * 2.5 * (u + v) / np.sqrt(2)) > 0).astype(float)
+    if texture == "dotted":
+        fu, fv = np.mod(u * 2.0, 1.0) - 0.5, np.mod(v * 2.0, 1.0) - 0.5
+        return (fu**2 + fv**2 > 0.07).astype(float)
+    if texture == "checkered":
+        return (np.mod(np.floor(u * 2.0) + np.floor(v * 2.0), 2) == 0).astype(float)
+    if texture == "gridded":
+        fu, fv = np.abs(np.mod(u * 2.5, 1.0) - 0.5), np.abs(np.mod(v * 2.5, 1.0) - 0.5)
+        return (np.minimum(fu, fv) < 0.32).astype(float)
+    if texture == "ringed":
+        return (np.sin(2 * np.pi * 3.0 * np.hypot(u, v)) > 0).astype(float)
+    if texture == "speckled":
+        return (rng.random((size, size)) > 0.35).astype(float)
+    if texture == "shaded":
+        return np.clip((u + 1.0) / 2.0, 0.0, 1.0)
+    raise ValueError(f"unknown synthetic texture {texture!r}")
+
+
+def _background(name: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Background scene, float RGB in [0, 255], shape (size, size, 3)."""
+    ramp = np.linspace(0.0, 1.0, size)[:, None, None]
+    if name == "dark":
+        scene = np.broadcast_to(np.array([32.0, 30.0, 42.0]), (size, size, 3))
+    elif name == "light":
+        scene = np.broadcast_to(np.array([226.0, 224.0, 214.0]), (size, size, 3))
+    elif name == "sky":
+        scene = (1 - ramp) * np.array([85.0, 145.0, 230.0]) + ramp * np.array([205, 228, 245])
+    elif name == "grass":
+        scene = (1 - ramp) * np.array([160.0, 205.0, 125.0]) + ramp * np.array([55, 115, 40])
+    else:
+        raise ValueError(f"unknown synthetic background {name!r}")
+    return np.broadcast_to(scene, (size, size, 3)) + rng.normal(0.0, 6.0, (size, size, 3))
+
+
+def render_image(factors: ImageFactors, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Render one stimulus image.
+
+    Parameters
+    ----------
+    factors : ImageFactors
+        Concept (shape, colour, texture) and instance factors of the image.
+    size : int
+        Side of the square image, pixels.
+    rng : numpy.random.Generator
+        Source of the pixel noise and of the speckle texture.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 RGB image of shape ``(size, size, 3)``.
+    """
+    colour = np.array(COLOUR_RGB[factors.concept.colour], dtype=float)
+    # Texture modulates between the colour and a contrasting shade of it.
+    shade = colour * 0.45 if colour.mean() > 60 else colour + 95.0
+    pattern = _texture(factors, size, rng)[..., None]
+    surface = pattern * colour + (1.0 - pattern) * shade
+    mask = _shape_mask(factors, size)[..., None]
+    image = mask * surface + (1.0 - mask) * _background(factors.background, size, rng)
+    image += rng.normal(0.0, 3.0, image.shape)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
