@@ -1,0 +1,117 @@
+"""The config schema accepts the shipped configs and names every bad key."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+
+import pytest
+import yaml
+
+from necomimi.config import ConfigError, check_config, load_schema
+from necomimi.data.synthetic import SyntheticSpec
+from tests.conftest import REPO
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def _load(name):
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+@pytest.fixture
+def demo():
+    return _load("config.yaml")
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "things-eeg2.yaml"])
+def test_shipped_configs_validate(name):
+    check_config(_load(name), SCHEMA)
+
+
+def _refused(config) -> str:
+    with pytest.raises(ConfigError) as error:
+        check_config(config, SCHEMA)
+    return str(error.value)
+
+
+def test_unknown_top_level_key_is_named(demo):
+    demo["not_a_key"] = 1
+    assert "'not_a_key'" in _refused(demo)
+
+
+def test_unknown_nested_key_is_named_with_its_section(demo):
+    demo["synthetic"]["n_train_concept"] = 3
+    assert "'synthetic.n_train_concept'" in _refused(demo)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "named"),
+    [
+        (None, "subjects", ["1"], "subjects[0]"),
+        (None, "subjects", [1], "subjects[0]"),
+        (None, "subjects", [], "subjects"),
+        (None, "dataset", "things", "dataset"),
+        ("recording", "n_sessions", "four", "recording.n_sessions"),
+        ("recording", "n_sessions", 3, "recording.n_sessions"),
+        ("recording", "test_reps_per_session", 0, "recording.test_reps_per_session"),
+        ("synthetic", "target_fraction", 0.7, "synthetic.target_fraction"),
+        ("synthetic", "image_size", 8, "synthetic.image_size"),
+        ("synthetic", "evoked_amplitude_uv", -1.0, "synthetic.evoked_amplitude_uv"),
+    ],
+)
+def test_wrong_type_or_range_is_refused_naming_the_key(demo, section, key, value, named):
+    target = demo if section is None else demo[section]
+    target[key] = value
+    assert f"'{named}'" in _refused(demo)
+
+
+def test_real_dataset_needs_its_paths(demo):
+    demo["dataset"] = "things-eeg2"
+    assert "things_eeg2" in _refused(demo)
+    demo["things_eeg2"] = {"raw_dir": "/data/Raw_data"}
+    assert "image_dir" in _refused(demo)
+
+
+def test_every_schema_property_is_described():
+    undocumented = []
+
+    def walk(node, path):
+        for name, child in node.get("properties", {}).items():
+            if "description" not in child:
+                undocumented.append(f"{path}{name}")
+            walk(child, f"{path}{name}.")
+
+    walk(load_schema(SCHEMA), "")
+    assert not undocumented
+
+
+def test_demo_config_is_the_generator_default(demo):
+    assert SyntheticSpec(**demo["synthetic"], **demo["recording"]) == SyntheticSpec()
+
+
+def test_conda_env_mirrors_the_package_pins():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((REPO / "envs" / "necomimi.yaml").read_text())
+    pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
+    assert sorted(pip) == sorted(project["dependencies"])
+    assert all("==" in requirement for requirement in project["dependencies"])
+
+
+def test_constraints_pin_every_dependency_as_in_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    lines = (REPO / "constraints.txt").read_text().splitlines()
+    constraints = {
+        line.split("==")[0].lower().replace("_", "-"): line
+        for line in lines
+        if line and not line.startswith("#")
+    }
+    for requirement in project["dependencies"]:
+        name = requirement.split("==")[0].lower().replace("_", "-")
+        assert constraints[name].lower().replace("_", "-") == requirement.lower().replace("_", "-")
+
+
+def test_every_top_level_key_is_explained_in_config_readme():
+    readme = (REPO / "config" / "README.md").read_text()
+    missing = [key for key in load_schema(SCHEMA)["properties"] if f"`{key}`" not in readme]
+    assert not missing
