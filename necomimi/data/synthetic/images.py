@@ -89,56 +89,58 @@ def _shape_mask(factors: ImageFactors, size: int) -> np.ndarray:
         points = _rotate(polygon, factors.rotation) * factors.scale * big + centre
         draw.polygon([tuple(p) for p in points], fill=255 * fill)
     small = canvas.resize((size, size), Image.Resampling.LANCZOS)
-    return np.asarray(small, dtype=np.float64) / 255.0
+    return np.asarray(small, dtype=np.float32) / np.float32(255.0)
 
 
 def _texture(factors: ImageFactors, size: int, rng: np.random.Generator) -> np.ndarray:
     """Texture intensity in [0, 1] over the image, in the shape's own frame."""
-    grid = (np.arange(size) + 0.5) / size
-    xx, yy = np.meshgrid(grid - 0.5 - factors.x, grid - 0.5 - factors.y)
-    local = _rotate(np.stack([xx.ravel(), yy.ravel()], axis=1), -factors.rotation)
-    u = local[:, 0].reshape(size, size) / factors.scale
-    v = local[:, 1].reshape(size, size) / factors.scale
+    grid = ((np.arange(size, dtype=np.float32) + 0.5) / size) - 0.5
+    xx, yy = (grid - factors.x)[None, :], (grid - factors.y)[:, None]
+    theta = np.deg2rad(-factors.rotation)
+    cos, sin = np.float32(np.cos(theta)), np.float32(np.sin(theta))
+    u = (cos * xx - sin * yy) / np.float32(factors.scale)
+    v = (sin * xx + cos * yy) / np.float32(factors.scale)
     texture = factors.concept.texture
     if texture == "plain":
-        return np.ones((size, size))
+        return np.ones((size, size), dtype=np.float32)
     if texture == "hstriped":
-        return (np.sin(2 * np.pi * 2.5 * v) > 0).astype(float)
+        return (np.sin(2 * np.pi * 2.5 * v) > 0).astype(np.float32)
     if texture == "vstriped":
-        return (np.sin(2 * np.pi * 2.5 * u) > 0).astype(float)
+        return (np.sin(2 * np.pi * 2.5 * u) > 0).astype(np.float32)
     if texture == "dstriped":
-        return (np.sin(2 * np.pi * 2.5 * (u + v) / np.sqrt(2)) > 0).astype(float)
+        return (np.sin(2 * np.pi * 2.5 * (u + v) / np.sqrt(2)) > 0).astype(np.float32)
     if texture == "dotted":
         fu, fv = np.mod(u * 2.0, 1.0) - 0.5, np.mod(v * 2.0, 1.0) - 0.5
-        return (fu**2 + fv**2 > 0.07).astype(float)
+        return (fu**2 + fv**2 > 0.07).astype(np.float32)
     if texture == "checkered":
-        return (np.mod(np.floor(u * 2.0) + np.floor(v * 2.0), 2) == 0).astype(float)
+        return (np.mod(np.floor(u * 2.0) + np.floor(v * 2.0), 2) == 0).astype(np.float32)
     if texture == "gridded":
         fu, fv = np.abs(np.mod(u * 2.5, 1.0) - 0.5), np.abs(np.mod(v * 2.5, 1.0) - 0.5)
-        return (np.minimum(fu, fv) < 0.32).astype(float)
+        return (np.minimum(fu, fv) < 0.32).astype(np.float32)
     if texture == "ringed":
-        return (np.sin(2 * np.pi * 3.0 * np.hypot(u, v)) > 0).astype(float)
+        return (np.sin(2 * np.pi * 3.0 * np.hypot(u, v)) > 0).astype(np.float32)
     if texture == "speckled":
-        return (rng.random((size, size)) > 0.35).astype(float)
+        return (rng.random((size, size)) > 0.35).astype(np.float32)
     if texture == "shaded":
         return np.clip((u + 1.0) / 2.0, 0.0, 1.0)
     raise ValueError(f"unknown synthetic texture {texture!r}")
 
 
-def _background(name: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Background scene, float RGB in [0, 255], shape (size, size, 3)."""
-    ramp = np.linspace(0.0, 1.0, size)[:, None, None]
+def _background(name: str, size: int) -> np.ndarray:
+    """Background scene, float32 RGB in [0, 255], shape (size, size, 3)."""
+    ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)[:, None, None]
     if name == "dark":
-        scene = np.broadcast_to(np.array([32.0, 30.0, 42.0]), (size, size, 3))
+        top = bottom = np.array([32.0, 30.0, 42.0], dtype=np.float32)
     elif name == "light":
-        scene = np.broadcast_to(np.array([226.0, 224.0, 214.0]), (size, size, 3))
+        top = bottom = np.array([226.0, 224.0, 214.0], dtype=np.float32)
     elif name == "sky":
-        scene = (1 - ramp) * np.array([85.0, 145.0, 230.0]) + ramp * np.array([205, 228, 245])
+        top, bottom = np.array([85.0, 145.0, 230.0]), np.array([205.0, 228.0, 245.0])
     elif name == "grass":
-        scene = (1 - ramp) * np.array([160.0, 205.0, 125.0]) + ramp * np.array([55, 115, 40])
+        top, bottom = np.array([160.0, 205.0, 125.0]), np.array([55.0, 115.0, 40.0])
     else:
         raise ValueError(f"unknown synthetic background {name!r}")
-    return np.broadcast_to(scene, (size, size, 3)) + rng.normal(0.0, 6.0, (size, size, 3))
+    column = (1 - ramp) * top.astype(np.float32) + ramp * bottom.astype(np.float32)
+    return np.broadcast_to(column, (size, size, 3))
 
 
 def render_image(factors: ImageFactors, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -158,12 +160,13 @@ def render_image(factors: ImageFactors, size: int, rng: np.random.Generator) -> 
     numpy.ndarray
         uint8 RGB image of shape ``(size, size, 3)``.
     """
-    colour = np.array(COLOUR_RGB[factors.concept.colour], dtype=float)
+    colour = np.array(COLOUR_RGB[factors.concept.colour], dtype=np.float32)
     # Texture modulates between the colour and a contrasting shade of it.
-    shade = colour * 0.45 if colour.mean() > 60 else colour + 95.0
+    shade = colour * np.float32(0.45) if colour.mean() > 60 else colour + np.float32(95.0)
     pattern = _texture(factors, size, rng)[..., None]
-    surface = pattern * colour + (1.0 - pattern) * shade
+    surface = shade + pattern * (colour - shade)
     mask = _shape_mask(factors, size)[..., None]
-    image = mask * surface + (1.0 - mask) * _background(factors.background, size, rng)
-    image += rng.normal(0.0, 3.0, image.shape)
+    background = _background(factors.background, size)
+    image = background + mask * (surface - background)
+    image += np.float32(4.0) * rng.standard_normal(image.shape, dtype=np.float32)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)

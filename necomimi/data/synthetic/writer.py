@@ -53,7 +53,7 @@ from necomimi.data.things_eeg2 import (
     TRAINING_IMAGES_DIR,
     raw_file,
 )
-from necomimi.utils.io import atomic_path, save_pickled_dict_npy
+from necomimi.utils.atomic import atomic_path, save_pickled_dict_npy
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from necomimi.utils.io import atomic_path, save_pickled_dict_npy, write_text
+from necomimi.utils.atomic import atomic_path, save_pickled_dict_npy, write_text
 
 
 def test_failed_write_leaves_previous_file_and_no_temporary(tmp_path):
