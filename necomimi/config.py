@@ -13,19 +13,33 @@ class ConfigError(ValueError):
     """A config that does not match the schema; the message names each bad key."""
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
-    parts = [str(p) if isinstance(p, str) else f"[{p}]" for p in error.absolute_path]
-    return ".".join(parts).replace(".[", "[") or "<top level>"
+def _key_path(parts) -> str:
+    names = [str(p) if isinstance(p, str) else f"[{p}]" for p in parts]
+    return ".".join(names).replace(".[", "[") or "<top level>"
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
-    where = _key_path(error)
+def _walk(node, path):
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _describe(error: jsonschema.ValidationError, schema: dict, config: Mapping) -> str:
+    where = _key_path(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
         prefix = f"{where}." if error.absolute_path else ""
         names = ", ".join(f"'{prefix}{key}'" for key in unknown)
         return f"unknown key {names}; allowed keys here: {', '.join(allowed)}"
+    if error.validator is None:
+        # `properties: {key: false}` (a key forbidden in this case) reports the
+        # enclosing object; name the forbidden keys that are set.
+        properties = _walk(schema, error.absolute_schema_path)
+        instance = _walk(config, error.absolute_path)
+        keys = [k for k, sub in properties.items() if sub is False and k in instance]
+        names = ", ".join(f"'{_key_path([*error.absolute_path, k])}'" for k in keys)
+        return f"{names} is not allowed here (see the description of '{where}' in the schema)"
     if error.validator == "required":
         return f"{where}: {error.message}"
     return f"'{where}': {error.message}"
@@ -56,5 +70,5 @@ def check_config(config: Mapping, schema_path: str | Path) -> None:
     validator = validator_class(schema)
     errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = "\n".join(f"  - {_describe(error)}" for error in errors)
+        lines = "\n".join(f"  - {_describe(error, schema, config)}" for error in errors)
         raise ConfigError(f"invalid config (described in {Path(schema_path).name}):\n{lines}")

@@ -14,29 +14,21 @@ References
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import platform
-import shutil
-import tempfile
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import shuffle
 
-import necomimi
-from necomimi.data.things_eeg2 import CHANNEL_NAMES, PARTITIONS
+from necomimi.data.things_eeg2 import PARTITIONS
 from necomimi.preprocessing.epoching import epoch_recording
 from necomimi.preprocessing.mvnn import session_covariance, whitened_chunks, whitening_matrix
+from necomimi.preprocessing.outputs import INFO_FILE, OUTPUT_FILES, staged_outputs, write_info
 from necomimi.preprocessing.raw import read_raw_recording
 from necomimi.utils.npy import NpyWriter, read_rows
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FILES = {"training": "eeg_train.npy", "test": "eeg_test.npy"}
-INFO_FILE = "info.json"
 #: Size of the image blocks in which sessions are merged.
 _MERGE_BLOCK_BYTES = 64 * 2**20
 
@@ -114,16 +106,6 @@ def merge_sessions(
     return len(images), n_reps
 
 
-def _provenance(options: dict) -> dict:
-    packages = ("numpy", "scipy", "scikit-learn", "mne")
-    return {
-        "options": options,
-        "necomimi_version": necomimi.__version__,
-        "python_version": platform.python_version(),
-        "package_versions": {p: metadata.version(p) for p in packages},
-    }
-
-
 def preprocess_subject(
     raw_dir: str | Path,
     out_dir: str | Path,
@@ -180,9 +162,7 @@ def preprocess_subject(
         "seed": seed,
     }
     reps = {"training": train_reps_per_session, "test": test_reps_per_session}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".preprocess-", dir=out_dir))
-    try:
+    with staged_outputs(out_dir) as staging:
         staged: dict[str, list[tuple[Path, np.ndarray]]] = {p: [] for p in PARTITIONS}
         for session in range(1, n_sessions + 1):
             whitening = None
@@ -208,26 +188,18 @@ def preprocess_subject(
                     session, partition, *epoched.data.shape[:2],
                 )  # fmt: skip
                 del epoched
-        counts = {}
+        shapes = {}
         for partition in PARTITIONS:
-            counts[partition] = merge_sessions(
+            shapes[partition] = merge_sessions(
                 staged[partition], staging / OUTPUT_FILES[partition], seed=seed, partition=partition
             )
             for path, _ in staged[partition]:
                 path.unlink()
-        info = {
-            "ch_names": list(CHANNEL_NAMES),
-            "times": [round(float(t), 6) for t in times],
-            "sfreq": float(sfreq),
-            "n_train_images": counts["training"][0],
-            "n_train_reps": counts["training"][1],
-            "n_test_images": counts["test"][0],
-            "n_test_reps": counts["test"][1],
-            "raw_files": [str(files[key]) for key in sorted(files)],
-            **_provenance(options),
-        }
-        (staging / INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
-        for name in (*OUTPUT_FILES.values(), INFO_FILE):
-            os.replace(staging / name, out_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_info(
+            staging / INFO_FILE,
+            times=times,
+            sfreq=sfreq,
+            shapes=shapes,
+            sources=[str(files[key]) for key in sorted(files)],
+            options=options,
+        )

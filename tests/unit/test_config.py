@@ -51,7 +51,10 @@ def test_unknown_nested_key_is_named_with_its_section(demo):
         (None, "subjects", ["1"], "subjects[0]"),
         (None, "subjects", [1], "subjects[0]"),
         (None, "subjects", [], "subjects"),
-        (None, "dataset", "things", "dataset"),
+        ("data", "source", "things", "data.source"),
+        ("preprocessing", "mvnn_dim", "channels", "preprocessing.mvnn_dim"),
+        ("preprocessing", "tmin", 0.1, "preprocessing.tmin"),
+        ("preprocessing", "sfreq", 0, "preprocessing.sfreq"),
         ("recording", "n_sessions", "four", "recording.n_sessions"),
         ("recording", "n_sessions", 3, "recording.n_sessions"),
         ("recording", "test_reps_per_session", 0, "recording.test_reps_per_session"),
@@ -67,10 +70,26 @@ def test_wrong_type_or_range_is_refused_naming_the_key(demo, section, key, value
 
 
 def test_real_dataset_needs_its_paths(demo):
-    demo["dataset"] = "things-eeg2"
-    assert "things_eeg2" in _refused(demo)
-    demo["things_eeg2"] = {"raw_dir": "/data/Raw_data"}
+    demo["data"] = {"source": "things-eeg2"}
+    message = _refused(demo)
+    assert "image_dir" in message and "raw_dir" in message
+    demo["data"] = {"source": "things-eeg2", "raw_dir": "/data/Raw_data"}
     assert "image_dir" in _refused(demo)
+
+
+def test_raw_and_preprocessed_dirs_exclude_each_other(demo):
+    demo["data"] = {"source": "things-eeg2", "image_dir": "/d/image_set", "preprocessed_dir": "/d/pre"}
+    check_config(demo, SCHEMA)
+    demo["data"]["raw_dir"] = "/d/Raw_data"
+    assert "'data.raw_dir' is not allowed" in _refused(demo)
+
+
+def test_synthetic_data_takes_no_paths(demo):
+    demo["data"]["raw_dir"] = "/d/Raw_data"
+    assert "'data.raw_dir' is not allowed" in _refused(demo)
+    del demo["data"]["raw_dir"]
+    del demo["synthetic"]
+    assert "synthetic" in _refused(demo)
 
 
 def test_every_schema_property_is_described():

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
-from tests.conftest import REPO
+from necomimi.data.things_eeg2 import CHANNEL_NAMES
+from tests.conftest import REPO, TINY_SPEC
 
 DEMO_CONFIG = REPO / "config" / "config.yaml"
 
@@ -37,17 +40,73 @@ def test_unknown_config_key_stops_before_any_job(tmp_path, dry_run):
     assert not (tmp_path / "logs").exists()
 
 
-def test_real_data_config_builds_its_dag(tmp_path):
-    result = snakemake("-n", "--configfile", str(REPO / "config" / "things-eeg2.yaml"), cwd=tmp_path)
+def _real_data_config(tmp_path, data: dict) -> Path:
+    """config/things-eeg2.yaml with its data section and design set for TINY_SPEC."""
+    config = yaml.safe_load((REPO / "config" / "things-eeg2.yaml").read_text())
+    config["data"] = {"source": "things-eeg2", **data}
+    config["subjects"] = ["01"]
+    config["recording"] = {
+        "n_sessions": TINY_SPEC.n_sessions,
+        "train_reps_per_session": TINY_SPEC.train_reps_per_session,
+        "test_reps_per_session": TINY_SPEC.test_reps_per_session,
+    }
+    path = tmp_path / "things-eeg2.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_real_data_config_preprocesses_a_things_eeg2_layout(tmp_path, tiny_dataset):
+    config = _real_data_config(
+        tmp_path,
+        {"raw_dir": str(tiny_dataset / "raw"), "image_dir": str(tiny_dataset / "image_set")},
+    )
+    result = snakemake("--configfile", str(config), "--cores", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+    train = np.load(tmp_path / "results" / "preprocessed" / "sub-01" / "eeg_train.npy")
+    assert train.shape == (TINY_SPEC.n_train_images, 4, 63, 250)
+    assert not (tmp_path / "resources").exists()  # no synthetic data generated
+
+
+def test_real_data_config_can_start_from_reference_preprocessed_files(tmp_path, tiny_dataset):
+    legacy_dir = tmp_path / "Preprocessed_data_250Hz" / "sub-01"
+    legacy_dir.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    data = {"training": rng.standard_normal((6, 4, 63, 250)), "test": rng.standard_normal((2, 8, 63, 250))}
+    for partition, values in data.items():
+        content = {"preprocessed_eeg_data": values, "ch_names": list(CHANNEL_NAMES),
+                   "times": np.arange(-50, 250) / 250.0}  # fmt: skip
+        np.save(legacy_dir / f"preprocessed_eeg_{partition}.npy", content, allow_pickle=True)
+    config = _real_data_config(
+        tmp_path,
+        {"preprocessed_dir": str(legacy_dir.parent), "image_dir": str(tiny_dataset / "image_set")},
+    )
+    result = snakemake("--configfile", str(config), "--cores", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = tmp_path / "results" / "preprocessed" / "sub-01"
+    np.testing.assert_allclose(np.load(out / "eeg_test.npy"), data["test"].astype(np.float32))
+    assert "import_preprocessed" in result.stdout + result.stderr
+
+
+def test_unfilled_real_data_paths_name_the_missing_files(tmp_path):
+    result = snakemake("-n", "--configfile", str(REPO / "config" / "things-eeg2.yaml"), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "/path/to/THINGS-EEG2/Raw_data/sub-01/ses-01/raw_eeg_training.npy" in result.stdout + result.stderr
 
 
 def test_one_subject_on_the_command_line(tmp_path):
     result = snakemake(
         "-n", "--configfile", str(DEMO_CONFIG), "--config", 'subjects=["02"]', cwd=tmp_path
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
     assert "sub-02" in result.stdout and "sub-01" not in result.stdout
+
+
+def test_one_subject_by_its_target_file(tmp_path):
+    target = "results/preprocessed/sub-01/eeg_train.npy"
+    result = snakemake("-n", target, "--configfile", str(DEMO_CONFIG), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "preprocess_subject" in result.stdout
+    assert "sub-01" in result.stdout and "sub-02" not in result.stdout
 
 
 @pytest.mark.workflow
@@ -62,7 +121,12 @@ def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
     for relative in expected:
         assert (synthetic / relative).read_bytes() == (demo_dataset / relative).read_bytes(), relative
     assert len(list((synthetic / "raw" / "sub-02").rglob("raw_eeg_*.npy"))) == 8
-    for log in ("logs/synthesize_images.log", "logs/synthesize_subject/sub-01.log"):
+    for subject in ("01", "02"):
+        preprocessed = tmp_path / "results" / "preprocessed" / f"sub-{subject}"
+        assert np.load(preprocessed / "eeg_train.npy", mmap_mode="r").shape == (120, 4, 63, 250)
+        assert np.load(preprocessed / "eeg_test.npy", mmap_mode="r").shape == (20, 8, 63, 250)
+    logs = ("synthesize_images.log", "synthesize_subject/sub-01.log", "preprocess_subject/sub-02.log")
+    for log in (f"logs/{name}" for name in logs):
         assert "necomimi 0.1.0" in (tmp_path / log).read_text()
     again = snakemake("--configfile", str(DEMO_CONFIG), "--cores", "2", cwd=tmp_path)
     assert again.returncode == 0
@@ -73,3 +137,4 @@ def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
     # A changed generator parameter reruns the stage (Snakemake's params trigger).
     assert changed.returncode == 0, changed.stdout + changed.stderr
     assert "synthesize_images" in changed.stdout and "synthesize_subject" in changed.stdout
+    assert "preprocess_subject" in changed.stdout
