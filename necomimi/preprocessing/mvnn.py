@@ -21,7 +21,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-#: Conditions processed at a time when estimating a session's covariance.
+#: Covariance matrices estimated at a time (bounds the batch's memory to ~100 MB).
+CHUNK_MATRICES = 2048
+#: Conditions whitened at a time.
 CHUNK_CONDITIONS = 64
 _EPS = np.finfo(np.float64).eps
 
@@ -90,10 +92,12 @@ def session_covariance(data: np.ndarray, mvnn_dim: str) -> np.ndarray:
     """
     if mvnn_dim not in ("epochs", "time"):
         raise ValueError(f"mvnn_dim must be 'epochs' or 'time', got {mvnn_dim!r}")
-    n_channels = data.shape[2]
+    n_reps, n_channels, n_times = data.shape[1:]
+    per_condition = n_reps if mvnn_dim == "epochs" else n_times
+    step = max(1, CHUNK_MATRICES // per_condition)
     total = np.zeros((n_channels, n_channels))
-    for start in range(0, len(data), CHUNK_CONDITIONS):
-        chunk = data[start : start + CHUNK_CONDITIONS]
+    for start in range(0, len(data), step):
+        chunk = data[start : start + step]
         if mvnn_dim == "epochs":
             samples = np.swapaxes(chunk, -1, -2)  # (cond, rep, time, channel)
         else:

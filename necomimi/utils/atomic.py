@@ -38,9 +38,3 @@ def save_pickled_dict_npy(path: str | Path, content: dict) -> None:
     """
     with atomic_path(path) as tmp, open(tmp, "wb") as stream:
         np.save(stream, content, allow_pickle=True)
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (UTF-8)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")

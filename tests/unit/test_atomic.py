@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from necomimi.utils.atomic import atomic_path, save_pickled_dict_npy, write_text
+from necomimi.utils.atomic import atomic_path, save_pickled_dict_npy
 
 
 def test_failed_write_leaves_previous_file_and_no_temporary(tmp_path):
     target = tmp_path / "out.txt"
-    write_text(target, "finished")
+    with atomic_path(target) as tmp:
+        tmp.write_text("finished")
     with pytest.raises(RuntimeError), atomic_path(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("interrupted")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,7 +52,7 @@ def test_full_size_has_the_release_counts():
 
 
 def test_console_script_is_installed():
-    executable = shutil.which("necomimi")
-    assert executable, "the necomimi console script is not on PATH"
-    result = subprocess.run([executable, "synth", "--help"], capture_output=True, text=True)
+    executable = Path(sys.executable).parent / "necomimi"
+    assert executable.is_file(), "the necomimi console script is not installed"
+    result = subprocess.run([str(executable), "synth", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--full-size" in result.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 
@@ -109,8 +108,3 @@ class SyntheticSpec:
         )
         values.update(overrides)
         return cls(**values)
-
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        """Names of the fields, in declaration order."""
-        return tuple(field.name for field in dataclasses.fields(cls))
