@@ -121,9 +121,16 @@ def main() -> None:
     (RESULTS / "preprocessing.md").write_text(
         "# Preprocessing: necomimi vs the literal reference algorithm\n\n"
         f"Machine: {machine}. One subject, mvnn_dim=epochs, each run a fresh process;\n"
-        "peak memory is the process's maximum resident set size.\n\n"
+        "peak memory is the process's maximum resident set size. The reference does not\n"
+        "save its output (ours writes its .npy files); a full subject is run by ours\n"
+        "alone, since the reference's memory grows linearly with the subject's size.\n\n"
         + wide.reset_index().to_markdown(index=False)
-        + "\n",
+        + "\n\n"
+        "Where the time goes: about 80 % of ours is MNE's FFT resampling of every epoch\n"
+        "from 1 kHz to 250 Hz (one Python-level call per epoch and channel), which the\n"
+        "reference does identically; the gain comes from the vectorised MVNN, from not\n"
+        "estimating the unused test-partition covariance, and from never holding a whole\n"
+        "session of 1 kHz epochs.\n",
         encoding="utf-8",
     )
 

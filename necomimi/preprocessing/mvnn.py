@@ -78,7 +78,8 @@ def session_covariance(data: np.ndarray, mvnn_dim: str) -> np.ndarray:
     Parameters
     ----------
     data : numpy.ndarray
-        (n_conditions, n_reps, n_channels, n_times) epochs.
+        (n_conditions, n_reps, n_channels, n_times) epochs; estimated in float64
+        whatever their dtype.
     mvnn_dim : {"epochs", "time"}
         ``"epochs"``: for every repetition, the covariance over its time points,
         averaged over repetitions. ``"time"``: for every time point, the covariance
@@ -97,7 +98,7 @@ def session_covariance(data: np.ndarray, mvnn_dim: str) -> np.ndarray:
     step = max(1, CHUNK_MATRICES // per_condition)
     total = np.zeros((n_channels, n_channels))
     for start in range(0, len(data), step):
-        chunk = data[start : start + step]
+        chunk = np.asarray(data[start : start + step], dtype=np.float64)
         if mvnn_dim == "epochs":
             samples = np.swapaxes(chunk, -1, -2)  # (cond, rep, time, channel)
         else:
