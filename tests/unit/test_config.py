@@ -51,6 +51,7 @@ def test_unknown_nested_key_is_named_with_its_section(demo):
         (None, "subjects", ["1"], "subjects[0]"),
         (None, "subjects", [1], "subjects[0]"),
         (None, "subjects", [], "subjects"),
+        (None, "encoders", ["atm"], "encoders[0]"),
         ("data", "source", "things", "data.source"),
         ("preprocessing", "mvnn_dim", "channels", "preprocessing.mvnn_dim"),
         ("preprocessing", "tmin", 0.1, "preprocessing.tmin"),

@@ -1,0 +1,1 @@
+"""One module per EEG encoder; the registry is :data:`necomimi.models.ENCODERS`."""
