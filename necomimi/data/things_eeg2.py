@@ -69,3 +69,58 @@ def raw_file(raw_dir: str | Path, subject: str, session: int, partition: str) ->
     if partition not in PARTITIONS:
         raise ValueError(f"partition must be one of {PARTITIONS}, got {partition!r}")
     return subject_dir(raw_dir, subject) / f"ses-{session:02d}" / f"raw_eeg_{partition}.npy"
+
+
+def list_images(image_dir: str | Path, partition: str) -> tuple[list[str], list[str]]:
+    """Concept folder and file name of every image of a partition, in condition order.
+
+    As the reference dataset code lists them (SPEC.md 1.1): concept folders sorted
+    (numeric order, the numbers being zero-padded), image files with a ``.png``,
+    ``.jpg`` or ``.jpeg`` suffix sorted within each; image condition ``i + 1`` is entry
+    ``i``. If the release's ``image_metadata.npy`` lies in ``image_dir`` it must agree.
+
+    Parameters
+    ----------
+    image_dir : str or Path
+        The ``image_set`` folder.
+    partition : {"training", "test"}
+        Which partition.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If the folder is missing or empty, or disagrees with ``image_metadata.npy``.
+    """
+    from necomimi.io import load_pickled_npy  # local: io imports nothing from here
+
+    image_dir = Path(image_dir)
+    folder = image_dir / {"training": TRAINING_IMAGES_DIR, "test": TEST_IMAGES_DIR}[partition]
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such image folder")
+    concepts, files = [], []
+    for concept in sorted(p.name for p in folder.iterdir() if p.is_dir()):
+        for name in sorted(p.name for p in (folder / concept).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            concepts.append(concept)
+            files.append(name)
+    if not files:
+        raise ValueError(f"{folder}: no images found")
+    metadata_path = image_dir / IMAGE_METADATA_FILE
+    if metadata_path.is_file():
+        metadata = load_pickled_npy(metadata_path)
+        key = "train" if partition == "training" else "test"
+        listed = (list(metadata[f"{key}_img_concepts"]), list(metadata[f"{key}_img_files"]))
+        if listed != (concepts, files):
+            raise ValueError(
+                f"{folder}: the image files do not match {metadata_path} "
+                f"({len(files)} found, {len(listed[1])} listed); the EEG conditions would be misaligned"
+            )
+    return concepts, files
+
+
+def text_prompt(concept_folder: str) -> str:
+    """The reference's caption of a concept: ``"This picture is <name>"`` (SPEC.md 1.3).
+
+    The name is the folder name after its first underscore, underscores kept, e.g.
+    ``00001_aircraft_carrier`` -> ``"This picture is aircraft_carrier"``.
+    """
+    return f"This picture is {concept_folder.split('_', 1)[1]}"

@@ -56,6 +56,10 @@ def test_unknown_nested_key_is_named_with_its_section(demo):
         ("preprocessing", "mvnn_dim", "channels", "preprocessing.mvnn_dim"),
         ("preprocessing", "tmin", 0.1, "preprocessing.tmin"),
         ("preprocessing", "sfreq", 0, "preprocessing.sfreq"),
+        ("training", "selection", "best", "training.selection"),
+        ("training", "protocol", "cross", "training.protocol"),
+        ("training", "image_weight", 1.5, "training.image_weight"),
+        ("retrieval", "monte_carlo_draws", 1, "retrieval.monte_carlo_draws"),
         ("recording", "n_sessions", "four", "recording.n_sessions"),
         ("recording", "n_sessions", 3, "recording.n_sessions"),
         ("recording", "test_reps_per_session", 0, "recording.test_reps_per_session"),
@@ -80,9 +84,17 @@ def test_real_dataset_needs_its_paths(demo):
 
 def test_raw_and_preprocessed_dirs_exclude_each_other(demo):
     demo["data"] = {"source": "things-eeg2", "image_dir": "/d/image_set", "preprocessed_dir": "/d/pre"}
+    demo["clip"] = {"model": "ViT-H-14", "pretrained": "/d/open_clip_pytorch_model.bin"}
     check_config(demo, SCHEMA)
     demo["data"]["raw_dir"] = "/d/Raw_data"
     assert "'data.raw_dir' is not allowed" in _refused(demo)
+
+
+def test_real_data_needs_a_clip_and_the_demo_its_tiny_clip(demo):
+    del demo["demo_clip"]
+    assert "'demo_clip' is a required property" in _refused(demo)
+    demo["data"] = {"source": "things-eeg2", "image_dir": "/d/image_set", "raw_dir": "/d/raw"}
+    assert "'clip' is a required property" in _refused(demo)
 
 
 def test_synthetic_data_takes_no_paths(demo):

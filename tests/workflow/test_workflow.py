@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -123,14 +124,41 @@ def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
     assert len(list((synthetic / "raw" / "sub-02").rglob("raw_eeg_*.npy"))) == 8
     for subject in ("01", "02"):
         preprocessed = tmp_path / "results" / "preprocessed" / f"sub-{subject}"
-        assert np.load(preprocessed / "eeg_train.npy", mmap_mode="r").shape == (120, 4, 63, 250)
-        assert np.load(preprocessed / "eeg_test.npy", mmap_mode="r").shape == (20, 8, 63, 250)
-    logs = ("synthesize_images.log", "synthesize_subject/sub-01.log", "preprocess_subject/sub-02.log")
+        assert np.load(preprocessed / "eeg_train.npy", mmap_mode="r").shape == (120, 4, 63, 100)
+        assert np.load(preprocessed / "eeg_test.npy", mmap_mode="r").shape == (20, 8, 63, 100)
+    logs = ("synthesize_images.log", "preprocess_subject/sub-02.log", "train_encoder/intra_nerv_sub-01_seed-0.log")
     for log in (f"logs/{name}" for name in logs):
         assert "necomimi 0.1.0" in (tmp_path / log).read_text()
+
+    # The retrieval half of the study: both conditions, five encoders, two subjects.
+    results = pd.read_csv(tmp_path / "results" / "retrieval.csv", dtype={"subject": str})
+    assert set(results["encoder"]) == {"nerv", "nervformer_v1", "muse", "atms", "nice"}
+    assert set(results["condition"]) == {"original", "perturbed_visual"}
+    assert set(results["selection"]) == {"validation"}
+    largest = results[(results["k"] == 20) & (results["top"] == 1)]
+    original = largest[largest["condition"] == "original"].groupby("encoder")["accuracy"].mean()
+    perturbed = largest[largest["condition"] == "perturbed_visual"].groupby("encoder")["accuracy"].mean()
+    for encoder in ("nerv", "atms"):  # at least three times chance (1/20) at the largest k
+        assert original[encoder] >= 3 / 20, (encoder, original[encoder])
+    assert perturbed.mean() < original.mean() - 0.03, (perturbed.mean(), original.mean())
+    # The Monte Carlo check agrees with the exact expectation.
+    assert (np.abs(results["mc_accuracy"] - results["accuracy"]) <= 5 * results["mc_stderr"] + 1e-6).all()
+    for table in ("retrieval_table1.md", "retrieval_table2.md"):
+        assert "| nerv |" in (tmp_path / "results" / "tables" / table).read_text()
+
     again = snakemake("--configfile", str(DEMO_CONFIG), "--cores", "2", cwd=tmp_path)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+
+    # leave-one-subject-out on the demo: nice trained on sub-02, tested on sub-01.
+    loso = tmp_path / "loso.yaml"
+    loso.write_text(DEMO_CONFIG.read_text().replace("protocol: intra", "protocol: loso"))
+    target = "results/retrieval/loso/nice/sub-01/seed-0/original.csv"
+    run = snakemake(target, "--configfile", str(loso), "--cores", "2", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "results/preprocessed/sub-02/eeg_train.npy" in (tmp_path / "logs/train_encoder/loso_nice_sub-01_seed-0.log").read_text()
+    assert len(pd.read_csv(tmp_path / target)) > 0
+
     reseeded = tmp_path / "reseeded.yaml"
     reseeded.write_text(DEMO_CONFIG.read_text().replace("seed: 20200220", "seed: 1"))
     changed = snakemake("-n", "--configfile", str(reseeded), cwd=tmp_path)

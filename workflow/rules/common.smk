@@ -7,6 +7,13 @@ check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 DATA = config["data"]
 SYNTHETIC = DATA["source"] == "synthetic"
 FROM_PREPROCESSED = "preprocessed_dir" in DATA
+IMAGE_DIR = "resources/synthetic/image_set" if SYNTHETIC else DATA["image_dir"]
+PROTOCOL = config["training"]["protocol"]
+DEMO_CLIP = {
+    "model": "necomimi-tiny-clip",
+    "pretrained": "resources/models/clip/open_clip_model.safetensors",
+    "model_config": "resources/models/clip/necomimi-tiny-clip.json",
+}
 
 
 def synthetic_spec():
@@ -53,13 +60,68 @@ def preprocessing_options():
     }
 
 
+def clip_model():
+    """Keyword arguments of necomimi.clip.loading.load_clip (model files as inputs)."""
+    if SYNTHETIC:
+        return DEMO_CLIP
+    return {"model_config": None, **{k: config["clip"][k] for k in config["clip"] if k != "batch_size"}}
+
+
+def clip_files(wildcards):
+    """The CLIP weights (and config) files the targets depend on."""
+    return [path for key, path in clip_model().items() if key != "model" and path]
+
+
+def training_eeg(wildcards):
+    """eeg_train.npy of the training subject(s): itself (intra) or all others (loso)."""
+    if PROTOCOL == "intra":
+        subjects = [wildcards.subject]
+    else:
+        subjects = [s for s in config["subjects"] if s != wildcards.subject]
+    return expand("results/preprocessed/sub-{subject}/eeg_train.npy", subject=subjects)
+
+
+def training_options():
+    """Keyword arguments of necomimi.training.loop.train_encoder from the config."""
+    return {k: v for k, v in config["training"].items() if k != "protocol"}
+
+
+RUNS = [
+    {"protocol": PROTOCOL, "encoder": e, "subject": s, "seed": n}
+    for e in config["encoders"]
+    for s in config["subjects"]
+    for n in config["seeds"]
+]
+
+
+def retrieval_files():
+    """Per-run retrieval CSVs of every encoder, subject, seed and condition."""
+    return [
+        "results/retrieval/{protocol}/{encoder}/sub-{subject}/seed-{seed}/{condition}.csv".format(
+            **run, condition=condition
+        )
+        for run in RUNS
+        for condition in config["retrieval"]["conditions"]
+    ]
+
+
+def history_files():
+    """history.csv of every training run, in RUNS order."""
+    return [
+        "results/encoders/{protocol}/{encoder}/sub-{subject}/seed-{seed}/history.csv".format(**run)
+        for run in RUNS
+    ]
+
+
 def final_outputs():
     """What the default target builds: the furthest stage the workflow has so far.
 
-    Until the study is complete this is the preprocessed EEG of every subject.
+    Until the study is complete these are the retrieval tables (the paper's Tables 1
+    and 2) and their inputs.
     """
-    return expand(
-        "results/preprocessed/sub-{subject}/{name}",
-        subject=config["subjects"],
-        name=["eeg_train.npy", "eeg_test.npy", "info.json"],
-    )
+    return [
+        "results/retrieval.csv",
+        "results/tables/retrieval_table1.md",
+        "results/tables/retrieval_table2.md",
+        "results/figures/selection_accuracy.png",
+    ]

@@ -1,0 +1,58 @@
+"""Load an OpenCLIP model from a local weights file (never from a hub)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import open_clip
+import torch
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_clip(model: str, pretrained: str | Path, model_config: str | Path | None = None):
+    """Build an OpenCLIP model with weights from a local file.
+
+    Parameters
+    ----------
+    model : str
+        OpenCLIP model name, e.g. ``"ViT-H-14"``, or the name of ``model_config``.
+    pretrained : str or Path
+        Local weights file (``.bin``, ``.pt`` or ``.safetensors``), e.g. the
+        ``open_clip_pytorch_model.bin`` of ``laion2b_s32b_b79k``. Loaded by OpenCLIP
+        with ``weights_only=True`` and strict key matching.
+    model_config : str or Path, optional
+        An OpenCLIP model-config JSON to register first (a model OpenCLIP does not
+        ship, such as the demo's tiny CLIP); its file stem must equal ``model``.
+
+    Returns
+    -------
+    model, preprocess, tokenizer
+        The model in eval mode, the deterministic evaluation transform, the tokenizer.
+    """
+    pretrained = Path(pretrained)
+    if not pretrained.is_file():
+        raise FileNotFoundError(f"{pretrained}: CLIP weights file not found (config clip.pretrained)")
+    if model_config is not None:
+        model_config = Path(model_config)
+        if model_config.stem != model:
+            raise ValueError(f"{model_config}: file name must be {model}.json to define model {model!r}")
+        open_clip.add_model_config(model_config)
+    clip, _, preprocess = open_clip.create_model_and_transforms(model, pretrained=str(pretrained))
+    clip.eval()
+    return clip, preprocess, open_clip.get_tokenizer(model)
+
+
+@torch.no_grad()
+def encode_text(clip, tokenizer, texts: list[str], batch_size: int = 256) -> torch.Tensor:
+    """L2-normalised text embeddings, float32."""
+    out = [clip.encode_text(tokenizer(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
+    return torch.nn.functional.normalize(torch.cat(out).float(), dim=-1)

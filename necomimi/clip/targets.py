@@ -1,0 +1,105 @@
+"""CLIP targets: image and text embeddings of every stimulus, stored in HDF5.
+
+Unlike the reference, which embedded the images through OpenCLIP's *training*
+transform (a random crop, so different on every run; SPEC.md 1.3), the images go
+through the deterministic evaluation transform.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from necomimi.clip.loading import encode_text, file_sha256, load_clip
+from necomimi.data.things_eeg2 import TEST_IMAGES_DIR, TRAINING_IMAGES_DIR, list_images, text_prompt
+from necomimi.utils.atomic import atomic_path
+
+logger = logging.getLogger(__name__)
+_FOLDERS = {"training": TRAINING_IMAGES_DIR, "test": TEST_IMAGES_DIR}
+
+
+@torch.no_grad()
+def _encode_images(clip, preprocess, paths: list[Path], batch_size: int, label: str) -> np.ndarray:
+    out = []
+    for start in tqdm(range(0, len(paths), batch_size), desc=f"CLIP {label} images", unit="batch"):
+        batch = torch.stack([preprocess(Image.open(p).convert("RGB")) for p in paths[start : start + batch_size]])
+        out.append(torch.nn.functional.normalize(clip.encode_image(batch).float(), dim=-1))
+    return torch.cat(out).numpy()
+
+
+def embed_targets(
+    image_dir: str | Path,
+    out_path: str | Path,
+    *,
+    model: str,
+    pretrained: str | Path,
+    model_config: str | Path | None,
+    batch_size: int,
+) -> None:
+    """Embed every training and test image and every concept caption with CLIP.
+
+    Writes, for each partition ``training`` and ``test``: ``image`` (n_images, D),
+    ``text`` (n_concepts, D), ``concept_of_image`` (n_images,) indices into ``text``,
+    ``folder`` and ``file`` names; all embeddings float32 and L2-normalised, images in
+    EEG condition order. Attributes record the model, the weights file and its
+    SHA-256, the transform and the caption template.
+
+    Parameters
+    ----------
+    image_dir : str or Path
+        The ``image_set`` folder.
+    out_path : str or Path
+        HDF5 file to write (atomically).
+    model, pretrained, model_config
+        As :func:`necomimi.clip.loading.load_clip`.
+    batch_size : int
+        Images per forward pass.
+    """
+    clip, preprocess, tokenizer = load_clip(model, pretrained, model_config)
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as store:
+        store.attrs.update(
+            model=model,
+            pretrained=str(pretrained),
+            pretrained_sha256=file_sha256(pretrained),
+            transform=repr(preprocess),
+            caption_template="This picture is <concept>",
+        )
+        for partition, folder in _FOLDERS.items():
+            concepts, files = list_images(image_dir, partition)
+            paths = [Path(image_dir) / folder / c / f for c, f in zip(concepts, files, strict=True)]
+            unique = sorted(set(concepts))
+            group = store.create_group(partition)
+            group["image"] = _encode_images(clip, preprocess, paths, batch_size, partition)
+            group["text"] = encode_text(clip, tokenizer, [text_prompt(c) for c in unique]).numpy()
+            group["concept_of_image"] = np.array([unique.index(c) for c in concepts], dtype=np.int64)
+            group["folder"] = np.array(concepts, dtype=h5py.string_dtype())
+            group["file"] = np.array(files, dtype=h5py.string_dtype())
+            logger.info("%s: %d images, %d concepts embedded", partition, len(paths), len(unique))
+
+
+@dataclass(frozen=True)
+class Targets:
+    """One partition's CLIP targets."""
+
+    image: np.ndarray  # (n_images, D)
+    text: np.ndarray  # (n_concepts, D)
+    concept_of_image: np.ndarray  # (n_images,)
+
+    @property
+    def dim(self) -> int:
+        """Embedding size."""
+        return self.image.shape[1]
+
+
+def read_targets(path: str | Path, partition: str) -> Targets:
+    """Read one partition of a targets file written by :func:`embed_targets`."""
+    with h5py.File(path, "r") as store:
+        group = store[partition]
+        return Targets(group["image"][()], group["text"][()], group["concept_of_image"][()])

@@ -1,0 +1,1 @@
+"""Contrastive training of the EEG encoders against CLIP targets (SPEC.md section 4)."""

@@ -1,0 +1,135 @@
+"""Contrastive training: the loss forms, the outputs, and exact resumption after a kill."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from necomimi.training.loop import RESUME_FILE, load_encoder, train_encoder
+from necomimi.training.losses import ContrastiveLoss
+
+
+def _reference_clip(a, b, s):
+    logits = s * a @ b.T
+    labels = torch.arange(len(a))
+    return 0.5 * (torch.nn.functional.cross_entropy(logits, labels) + torch.nn.functional.cross_entropy(logits.T, labels))
+
+
+def test_reference_loss_uses_the_raw_scale_and_unnormalised_eeg():
+    torch.manual_seed(0)
+    eeg, image, text = torch.randn(6, 8) * 5, torch.nn.functional.normalize(torch.randn(6, 8), dim=-1), torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    loss = ContrastiveLoss("reference")
+    assert loss.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
+    expected = 0.99 * _reference_clip(eeg, image, math.log(1 / 0.07)) + 0.01 * _reference_clip(eeg, text, math.log(1 / 0.07))
+    assert loss(eeg, image, text).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_openclip_loss_exponentiates_and_normalises():
+    torch.manual_seed(0)
+    eeg, image, text = torch.randn(6, 8) * 5, torch.nn.functional.normalize(torch.randn(6, 8), dim=-1), torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    loss = ContrastiveLoss("openclip")
+    unit = torch.nn.functional.normalize(eeg, dim=-1)
+    expected = 0.99 * _reference_clip(unit, image, 1 / 0.07) + 0.01 * _reference_clip(unit, text, 1 / 0.07)
+    assert loss(eeg, image, text).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert loss(eeg * 3, image, text).item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="loss mode"):
+        ContrastiveLoss("infonce")
+
+
+def _fake_study(root, n_images=16, per_concept=2, reps=4, n_test=6, dim=8, n_times=100):
+    """Preprocessed-like arrays and a CLIP targets file, with a learnable relation."""
+    rng = np.random.default_rng(0)
+    train_targets = rng.standard_normal((n_images, dim))
+    train_targets /= np.linalg.norm(train_targets, axis=1, keepdims=True)
+    test_targets = rng.standard_normal((n_test, dim))
+    test_targets /= np.linalg.norm(test_targets, axis=1, keepdims=True)
+    mixing = rng.standard_normal((dim, 63 * n_times))
+
+    def eeg(targets, n_reps):
+        clean = (targets @ mixing).reshape(len(targets), 1, 63, n_times)
+        return (clean + rng.standard_normal((len(targets), n_reps, 63, n_times))).astype(np.float32)
+
+    np.save(root / "eeg_train.npy", eeg(train_targets, reps))
+    np.save(root / "eeg_test.npy", eeg(test_targets, reps))
+    with h5py.File(root / "targets.h5", "w") as store:
+        for name, targets in (("training", train_targets), ("test", test_targets)):
+            group = store.create_group(name)
+            group["image"] = targets.astype(np.float32)
+            concepts = np.arange(len(targets)) // (per_concept if name == "training" else 1)
+            group["concept_of_image"] = concepts
+            group["text"] = targets[:: per_concept if name == "training" else 1].astype(np.float32)
+    return root
+
+
+def _options(root, out, epochs, selection="validation"):
+    return dict(encoder="nice", encoder_kwargs={}, train_files=[str(root / "eeg_train.npy")],
+                test_file=str(root / "eeg_test.npy"), targets_file=str(root / "targets.h5"),
+                out_dir=str(out), seed=3, epochs=epochs, batch_size=16, lr=1e-3, weight_decay=0.01,
+                loss="reference", image_weight=0.99, selection=selection, validation_concepts=2)  # fmt: skip
+
+
+@pytest.mark.parametrize("selection", ["validation", "test"])
+def test_outputs_are_written_and_labelled(tmp_path, selection):
+    root = _fake_study(tmp_path)
+    out = tmp_path / "run"
+    train_encoder(**_options(root, out, epochs=3, selection=selection))
+    model, checkpoint = load_encoder(out / "model.pt")
+    assert checkpoint["selection"] == selection and 1 <= checkpoint["epoch"] <= 3
+    assert model(torch.zeros(2, 63, 100)).shape == (2, 8)
+    last = torch.load(out / "last.pt", weights_only=True)
+    assert last["epoch"] == 3 and last["selection"] == selection
+    with open(out / "history.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert {r["selection_set"] for r in rows} == {selection}
+    assert not (out / RESUME_FILE).exists()
+
+
+def test_same_seed_same_weights(tmp_path):
+    root = _fake_study(tmp_path)
+    train_encoder(**_options(root, tmp_path / "a", epochs=2))
+    train_encoder(**_options(root, tmp_path / "b", epochs=2))
+    first = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["state_dict"]
+    second = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_killed_training_resumes_to_the_same_weights(tmp_path):
+    root = _fake_study(tmp_path)
+    epochs = 30
+    killed = tmp_path / "killed"
+    script = (
+        "import necomimi, sys, json\n"
+        "from necomimi.training.loop import train_encoder\n"
+        "train_encoder(**json.loads(sys.argv[1]))\n"
+    )
+    import json
+
+    process = subprocess.Popen([sys.executable, "-c", script, json.dumps(_options(root, killed, epochs))])
+    resume = killed / RESUME_FILE
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if resume.exists() and torch.load(resume, weights_only=True)["epoch"] >= 3:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    assert process.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (killed / "model.pt").exists()
+    train_encoder(**_options(root, killed, epochs))  # the rerun resumes
+    train_encoder(**_options(root, tmp_path / "whole", epochs))
+    for name in ("model.pt", "last.pt"):
+        resumed = torch.load(killed / name, weights_only=True)
+        whole = torch.load(tmp_path / "whole" / name, weights_only=True)
+        assert resumed["epoch"] == whole["epoch"]
+        assert all(torch.equal(resumed["state_dict"][k], whole["state_dict"][k]) for k in whole["state_dict"])
+    assert (killed / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
