@@ -173,6 +173,7 @@ def train_encoder(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("%s: training on %s; selection on the %s set", encoder, ", ".join(map(str, train_files)), selection)
     data = _load_data(train_files, test_file, targets_file, selection, validation_concepts, seed)
     n_chans, n_times = data.eeg[0].shape[2:]
     if len(data.trials) < batch_size:

@@ -16,6 +16,7 @@ from necomimi.data.things_eeg2 import CHANNEL_NAMES
 from tests.conftest import REPO, TINY_SPEC
 
 DEMO_CONFIG = REPO / "config" / "config.yaml"
+PREPROCESSED = [f"results/preprocessed/sub-01/{name}" for name in ("eeg_train.npy", "eeg_test.npy", "info.json")]
 
 
 def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -61,7 +62,7 @@ def test_real_data_config_preprocesses_a_things_eeg2_layout(tmp_path, tiny_datas
         tmp_path,
         {"raw_dir": str(tiny_dataset / "raw"), "image_dir": str(tiny_dataset / "image_set")},
     )
-    result = snakemake("--configfile", str(config), "--cores", "1", cwd=tmp_path)
+    result = snakemake(*PREPROCESSED, "--configfile", str(config), "--cores", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     train = np.load(tmp_path / "results" / "preprocessed" / "sub-01" / "eeg_train.npy")
     assert train.shape == (TINY_SPEC.n_train_images, 4, 63, 250)
@@ -81,17 +82,25 @@ def test_real_data_config_can_start_from_reference_preprocessed_files(tmp_path, 
         tmp_path,
         {"preprocessed_dir": str(legacy_dir.parent), "image_dir": str(tiny_dataset / "image_set")},
     )
-    result = snakemake("--configfile", str(config), "--cores", "1", cwd=tmp_path)
+    result = snakemake(*PREPROCESSED, "--configfile", str(config), "--cores", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     out = tmp_path / "results" / "preprocessed" / "sub-01"
     np.testing.assert_allclose(np.load(out / "eeg_test.npy"), data["test"].astype(np.float32))
     assert "import_preprocessed" in result.stdout + result.stderr
 
 
-def test_unfilled_real_data_paths_name_the_missing_files(tmp_path):
-    result = snakemake("-n", "--configfile", str(REPO / "config" / "things-eeg2.yaml"), cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("target", "missing"),
+    [
+        (PREPROCESSED[0], "/path/to/THINGS-EEG2/Raw_data/sub-01/ses-01/raw_eeg_training.npy"),
+        ("results/targets/clip_targets.h5", "/path/to/laion2b_s32b_b79k/open_clip_pytorch_model.bin"),
+    ],
+)
+def test_unfilled_real_data_paths_name_the_missing_files(tmp_path, target, missing):
+    config = REPO / "config" / "things-eeg2.yaml"
+    result = snakemake("-n", target, "--configfile", str(config), cwd=tmp_path)
     assert result.returncode != 0
-    assert "/path/to/THINGS-EEG2/Raw_data/sub-01/ses-01/raw_eeg_training.npy" in result.stdout + result.stderr
+    assert missing in result.stdout + result.stderr
 
 
 def test_one_subject_on_the_command_line(tmp_path):
