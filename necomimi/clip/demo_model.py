@@ -2,8 +2,8 @@
 
 A real CLIP's image and text spaces are aligned; a randomly initialised one's are not.
 So that the demo exercises the same code paths with meaningful targets, a tiny
-OpenCLIP model is trained for a minute on the synthetic training images and their
-captions, then saved in OpenCLIP's own formats (a model-config JSON and a weights
+OpenCLIP model is trained for a few seconds on the synthetic images and captions of
+their generating factors, then saved in OpenCLIP's own formats (a model-config JSON and a weights
 file) and loaded back exactly as real weights are (:func:`necomimi.clip.loading.load_clip`).
 """
 

@@ -92,11 +92,6 @@ class Targets:
     text: np.ndarray  # (n_concepts, D)
     concept_of_image: np.ndarray  # (n_images,)
 
-    @property
-    def dim(self) -> int:
-        """Embedding size."""
-        return self.image.shape[1]
-
 
 def read_targets(path: str | Path, partition: str) -> Targets:
     """Read one partition of a targets file written by :func:`embed_targets`."""
