@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import sys
+from pathlib import Path
 
 from necomimi.data.synthetic import SyntheticSpec, write_dataset
 
@@ -63,17 +65,54 @@ def _synth(args: argparse.Namespace) -> None:
     write_dataset(args.out_dir, spec, subjects)
 
 
+def _add_regenerate_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "regenerate",
+        help="render one generated image again, alone, from its folder's sidecar",
+        description=(
+            "Render image INDEX of a folder of generated images (results/images/.../<mode>) "
+            "again, with the weights, settings, seed and embedding its images.json and "
+            "embeddings.pt record, and say whether the result is byte-identical to the "
+            "recorded image. Exit status 0 if identical, 1 if not."
+        ),
+    )
+    parser.add_argument("folder", help="a mode folder: results/images/<protocol>/<encoder>/sub-XX/seed-N/<condition>/<mode>")
+    parser.add_argument("index", type=int, help="0-based test index (the NNN of NNN_<concept>.png)")
+    parser.add_argument("--out", default=None, help="PNG to write (default: the image's own file name, in the current folder)")
+
+
+def _regenerate(args: argparse.Namespace) -> int:
+    from necomimi.generation.images import SIDECAR, regenerate_image  # diffusers: imported only when needed
+
+    out = args.out
+    if out is None:
+        sidecar = Path(args.folder) / SIDECAR
+        if not sidecar.is_file():
+            raise FileNotFoundError(f"{sidecar}: missing; {args.folder} is not a folder of generated images")
+        entries = json.loads(sidecar.read_text())["images"]
+        if not 0 <= args.index < len(entries):
+            raise ValueError(f"{args.folder}: index {args.index} out of range 0..{len(entries) - 1}")
+        out = entries[args.index]["file"]
+    identical = regenerate_image(args.folder, args.index, out)
+    verdict = "identical to" if identical else "DIFFERS from"
+    print(f"{out}: {verdict} the recorded image {args.index} of {args.folder}")
+    return 0 if identical else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``necomimi`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="necomimi", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_synth_parser(subparsers)
+    _add_regenerate_parser(subparsers)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         if args.command == "synth":
             _synth(args)
-    except ValueError as error:
+        elif args.command == "regenerate":
+            return _regenerate(args)
+    except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"necomimi {args.command}: error: {error}\n")
     return 0
 

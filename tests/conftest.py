@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import mne
 import numpy as np
 import pytest
@@ -77,3 +78,48 @@ def epochs_by_condition(root: Path, subject: str, partition: str, n_sessions: in
             data.append(epoch[:, 200:] - epoch[:, :200].mean(axis=1, keepdims=True))
             conditions.append(code)
     return np.array(data), np.array(conditions)
+
+
+def write_targets(path: Path, train_image: np.ndarray, test_image: np.ndarray, per_concept: int = 1) -> Path:
+    """A CLIP targets file in the layout of necomimi.clip.targets.embed_targets.
+
+    Training images come ``per_concept`` to a concept; every test image is its own
+    concept. Text embeddings are the first image of each concept.
+    """
+    with h5py.File(path, "w") as store:
+        for name, image, per in (("training", train_image, per_concept), ("test", test_image, 1)):
+            group = store.create_group(name)
+            concept = np.arange(len(image)) // per
+            group["image"] = image.astype(np.float32)
+            group["text"] = image[::per].astype(np.float32)
+            group["concept_of_image"] = concept
+            group["folder"] = np.array([f"{c + 1:05d}_concept_{c}" for c in concept], dtype=h5py.string_dtype())
+            group["file"] = np.array([f"concept_{c}_{i:02d}.jpg" for i, c in enumerate(concept)], dtype=h5py.string_dtype())
+    return path
+
+
+def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    """``n`` random unit vectors of size ``dim``, float32."""
+    rows = rng.standard_normal((n, dim))
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder(tmp_path_factory) -> tuple[Path, Path]:
+    """The demo's decoder at 32 x 32 for 12-d embeddings: (SDXL folder, IP-Adapter file)."""
+    from necomimi.generation.demo_decoder import build_demo_decoder
+
+    root = tmp_path_factory.mktemp("decoder")
+    sdxl, ip_adapter = root / "sdxl-turbo-tiny", root / "ip-adapter" / "ip-adapter_tiny.safetensors"
+    build_demo_decoder(sdxl, ip_adapter, image_embed_dim=12, image_size=32, seed=0)
+    return sdxl, ip_adapter
+
+
+@pytest.fixture(scope="session")
+def decoder(tiny_decoder):
+    """The tiny decoder loaded on the CPU."""
+    import torch
+
+    from necomimi.generation.decoder import load_decoder
+
+    return load_decoder(*tiny_decoder, device=torch.device("cpu"))

@@ -17,9 +17,9 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from necomimi.clip.loading import encode_text, file_sha256, load_clip
 from necomimi.data.things_eeg2 import TEST_IMAGES_DIR, TRAINING_IMAGES_DIR, list_images, text_prompt
 from necomimi.utils.atomic import atomic_path
+from necomimi.utils.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 _FOLDERS = {"training": TRAINING_IMAGES_DIR, "test": TEST_IMAGES_DIR}
@@ -62,6 +62,9 @@ def embed_targets(
     batch_size : int
         Images per forward pass.
     """
+    # open_clip takes ~2 s to import; the many jobs that only read targets skip it
+    from necomimi.clip.loading import encode_text, load_clip
+
     clip, preprocess, tokenizer = load_clip(model, pretrained, model_config)
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as store:
         store.attrs.update(
@@ -91,10 +94,12 @@ class Targets:
     image: np.ndarray  # (n_images, D)
     text: np.ndarray  # (n_concepts, D)
     concept_of_image: np.ndarray  # (n_images,)
+    folder: list[str]  # (n_images,) concept folder of each image, e.g. "00001_aircraft_carrier"
 
 
 def read_targets(path: str | Path, partition: str) -> Targets:
     """Read one partition of a targets file written by :func:`embed_targets`."""
     with h5py.File(path, "r") as store:
         group = store[partition]
-        return Targets(group["image"][()], group["text"][()], group["concept_of_image"][()])
+        folder = [name.decode() for name in group["folder"][()]]
+        return Targets(group["image"][()], group["text"][()], group["concept_of_image"][()], folder)

@@ -1,8 +1,9 @@
-"""EEG encoders of the NECOMIMI study, in one registry.
+"""The networks of the NECOMIMI study: EEG encoders in one registry, and the prior.
 
 ``ENCODERS`` maps the names used in configs to classes; :func:`create` builds one.
 Every encoder maps (batch, n_chans, n_times) EEG to (batch, n_outputs) embeddings, ends
 in a ``final_layer``, and applies neither a temperature nor a normalisation.
+:class:`DiffusionPriorUNet` is the diffusion prior of the two-stage generation.
 """
 
 from __future__ import annotations
@@ -53,4 +54,16 @@ def create(name: str, **kwargs) -> EEGEncoder:
     return ENCODERS[name](**kwargs)
 
 
-__all__ = ["ENCODERS", "EEGEncoder", "create"]
+def __getattr__(name: str):
+    """Import :class:`DiffusionPriorUNet` on first use (PEP 562).
+
+    It needs diffusers, about 1.5 s to import, which the encoder jobs do not.
+    """
+    if name == "DiffusionPriorUNet":
+        from necomimi.models.prior import DiffusionPriorUNet
+
+        return DiffusionPriorUNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ENCODERS", "DiffusionPriorUNet", "EEGEncoder", "create"]

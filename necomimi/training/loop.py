@@ -101,10 +101,14 @@ def _batch_eeg(data: _TrainingData, trials: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def embed(model: torch.nn.Module, eeg: np.ndarray) -> torch.Tensor:
-    """Encoder outputs for (n, chans, times) EEG, in eval mode and batches."""
+def embed(model: torch.nn.Module, eeg: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Encoder outputs for (n, chans, times) EEG, in eval mode and batches, on ``device``.
+
+    The model must already be on ``device``; the outputs are returned there.
+    """
     model.eval()
-    parts = [model(torch.as_tensor(np.asarray(eeg[i : i + _EVAL_BATCH]))) for i in range(0, len(eeg), _EVAL_BATCH)]
+    # np.array copies: a read-only memory map cannot back a tensor
+    parts = [model(torch.from_numpy(np.array(eeg[i : i + _EVAL_BATCH], dtype=np.float32)).to(device)) for i in range(0, len(eeg), _EVAL_BATCH)]
     return torch.cat(parts)
 
 

@@ -1,1 +1,1 @@
-"""Small shared helpers: atomic file writes and seeded random streams."""
+"""Small shared helpers: atomic writes, file hashes, devices, job logs."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import tomllib
 
 import pytest
@@ -65,6 +67,13 @@ def test_unknown_nested_key_is_named_with_its_section(demo):
         ("synthetic", "target_fraction", 0.7, "synthetic.target_fraction"),
         ("synthetic", "image_size", 8, "synthetic.image_size"),
         ("synthetic", "evoked_amplitude_uv", -1.0, "synthetic.evoked_amplitude_uv"),
+        (None, "device", "gpu", "device"),
+        ("conditions", "perturbed_visual", ["Oz", "OZ"], "conditions.perturbed_visual[1]"),
+        ("prior", "hidden_dim", [64], "prior.hidden_dim"),
+        ("prior", "condition_drop", 1.5, "prior.condition_drop"),
+        ("generation", "height", 500, "generation.height"),
+        ("generation", "modes", ["three_stage"], "generation.modes[0]"),
+        ("generation", "modes", [], "generation.modes"),
     ],
 )
 def test_wrong_type_or_range_is_refused_naming_the_key(demo, section, key, value, named):
@@ -81,9 +90,17 @@ def test_real_dataset_needs_its_paths(demo):
     assert "image_dir" in _refused(demo)
 
 
+def _as_real_data(config):
+    """The demo config switched to the real dataset, with every required path."""
+    config["data"] = {"source": "things-eeg2", "image_dir": "/d/image_set", "preprocessed_dir": "/d/pre"}
+    config["clip"] = {"model": "ViT-H-14", "pretrained": "/d/open_clip_pytorch_model.bin"}
+    config["generation"] |= {"sdxl_turbo": "/d/sdxl-turbo", "ip_adapter": "/d/ip-adapter_sdxl_vit-h.safetensors"}
+    del config["demo_decoder"]
+    return config
+
+
 def test_raw_and_preprocessed_dirs_exclude_each_other(demo):
-    demo["data"] = {"source": "things-eeg2", "image_dir": "/d/image_set", "preprocessed_dir": "/d/pre"}
-    demo["clip"] = {"model": "ViT-H-14", "pretrained": "/d/open_clip_pytorch_model.bin"}
+    _as_real_data(demo)
     check_config(demo, SCHEMA)
     demo["data"]["raw_dir"] = "/d/Raw_data"
     assert "'data.raw_dir' is not allowed" in _refused(demo)
@@ -94,6 +111,19 @@ def test_real_data_needs_a_clip_and_the_demo_its_tiny_clip(demo):
     assert "'demo_clip' is a required property" in _refused(demo)
     demo["data"] = {"source": "things-eeg2", "image_dir": "/d/image_set", "raw_dir": "/d/raw"}
     assert "'clip' is a required property" in _refused(demo)
+
+
+def test_real_data_needs_local_decoder_weights_and_the_demo_builds_its_own(demo):
+    real = _as_real_data(copy.deepcopy(demo))
+    del real["generation"]["ip_adapter"]
+    assert "generation: 'ip_adapter' is a required property" in _refused(real)
+    real["demo_decoder"] = {"seed": 0}
+    assert "'demo_decoder' is not allowed" in _refused(real)
+    demo["generation"]["sdxl_turbo"] = "/d/sdxl-turbo"
+    assert "'generation.sdxl_turbo' is not allowed" in _refused(demo)
+    del demo["generation"]["sdxl_turbo"]
+    del demo["demo_decoder"]
+    assert "'demo_decoder' is a required property" in _refused(demo)
 
 
 def test_synthetic_data_takes_no_paths(demo):

@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 
-import h5py
 import numpy as np
 import pytest
 import torch
 
 from necomimi.training.loop import RESUME_FILE, load_encoder, train_encoder
 from necomimi.training.losses import ContrastiveLoss
+from tests.conftest import write_targets
 
 
 def _reference_clip(a, b, s):
@@ -61,13 +61,7 @@ def _fake_study(root, n_images=16, per_concept=2, reps=4, n_test=6, dim=8, n_tim
 
     np.save(root / "eeg_train.npy", eeg(train_targets, reps))
     np.save(root / "eeg_test.npy", eeg(test_targets, reps))
-    with h5py.File(root / "targets.h5", "w") as store:
-        for name, targets in (("training", train_targets), ("test", test_targets)):
-            group = store.create_group(name)
-            group["image"] = targets.astype(np.float32)
-            concepts = np.arange(len(targets)) // (per_concept if name == "training" else 1)
-            group["concept_of_image"] = concepts
-            group["text"] = targets[:: per_concept if name == "training" else 1].astype(np.float32)
+    write_targets(root / "targets.h5", train_targets, test_targets, per_concept)
     return root
 
 

@@ -14,6 +14,14 @@ DEMO_CLIP = {
     "pretrained": "resources/models/clip/open_clip_model.safetensors",
     "model_config": "resources/models/clip/necomimi-tiny-clip.json",
 }
+DEMO_DECODER = {
+    "sdxl_turbo": "resources/models/sdxl-turbo-tiny",
+    "ip_adapter": "resources/models/ip-adapter/ip-adapter_tiny.safetensors",
+}
+GENERATION = config["generation"]
+MODES = GENERATION["modes"]
+#: The run folder of one (protocol, encoder, subject, seed, condition) below each stage.
+RUN_CONDITION = "{protocol}/{encoder}/sub-{subject}/seed-{seed}/{condition}"
 
 
 def synthetic_spec():
@@ -86,6 +94,29 @@ def training_options():
     return {k: v for k, v in config["training"].items() if k != "protocol"}
 
 
+def decoder_weights():
+    """The SDXL-Turbo folder and IP-Adapter file: built (demo) or the user's (real data)."""
+    if SYNTHETIC:
+        return DEMO_DECODER
+    return {key: GENERATION[key] for key in ("sdxl_turbo", "ip_adapter")}
+
+
+def decoder_options():
+    """Decoder settings of necomimi.generation.images.generate_images, weights included."""
+    settings = {k: v for k, v in GENERATION.items() if k not in ("modes", "seed")}
+    return {"variant": None, **settings, **decoder_weights()}
+
+
+def prior_training_options():
+    """Keyword arguments of necomimi.generation.prior.train_prior from the config."""
+    return {k: v for k, v in config["prior"].items() if k not in ("num_inference_steps", "guidance_scale")}
+
+
+def prior_sampling_options():
+    """Keyword arguments of necomimi.generation.prior.sample_prior from the config."""
+    return {k: config["prior"][k] for k in ("num_inference_steps", "guidance_scale")}
+
+
 RUNS = [
     {"protocol": PROTOCOL, "encoder": e, "subject": s, "seed": n}
     for e in config["encoders"]
@@ -101,7 +132,7 @@ def retrieval_files():
             **run, condition=condition
         )
         for run in RUNS
-        for condition in config["retrieval"]["conditions"]
+        for condition in config["conditions"]
     ]
 
 
@@ -113,15 +144,27 @@ def history_files():
     ]
 
 
+def image_folders():
+    """Every mode folder of generated images: per run, condition and mode."""
+    return [
+        f"results/images/{RUN_CONDITION}/{{mode}}".format(**run, condition=condition, mode=mode)
+        for run in RUNS
+        for condition in config["conditions"]
+        for mode in MODES
+    ]
+
+
 def final_outputs():
     """What the default target builds: the furthest stage the workflow has so far.
 
     Until the study is complete these are the retrieval tables (the paper's Tables 1
-    and 2) and their inputs.
+    and 2) with their inputs, and the generated images of every run, condition and
+    mode.
     """
     return [
         "results/retrieval.csv",
         "results/tables/retrieval_table1.md",
         "results/tables/retrieval_table2.md",
         "results/figures/selection_accuracy.png",
+        *image_folders(),
     ]

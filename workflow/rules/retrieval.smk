@@ -9,7 +9,7 @@ rule evaluate_retrieval:
     output:
         "results/retrieval/{protocol}/{encoder}/sub-{subject}/seed-{seed}/{condition}.csv",
     params:
-        channels=lambda wildcards: config["retrieval"]["conditions"][wildcards.condition],
+        channels=lambda wildcards: config["conditions"][wildcards.condition],
         draws=config["retrieval"]["monte_carlo_draws"],
         seed=config["retrieval"]["seed"],
     log:

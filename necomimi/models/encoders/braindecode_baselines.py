@@ -11,8 +11,9 @@ which keyword arguments they use.
 
 from __future__ import annotations
 
+import importlib
+
 import torch
-from braindecode import models as bd
 from torch import nn
 
 from necomimi.models.encoders._base import EEGEncoder
@@ -32,15 +33,19 @@ class _BraindecodeEncoder(EEGEncoder):
         The braindecode model's other arguments.
     """
 
-    braindecode_class: type[nn.Module]
+    #: The braindecode model's class name in ``braindecode.models``. It is imported only
+    #: when a baseline is built: importing braindecode pulls in torchvision and
+    #: torch._dynamo, about 1.5 s per process for every job that only needs NERV or NICE.
+    braindecode_name: str
     #: The braindecode keyword that ``drop_prob`` sets.
     dropout_argument = "drop_prob"
 
     def __init__(self, n_outputs, n_chans, n_times, sfreq, drop_prob, **kwargs):
         super().__init__(n_outputs, n_chans, n_times, sfreq)
         self.drop_prob = drop_prob
+        braindecode_class = getattr(importlib.import_module("braindecode.models"), self.braindecode_name)
         try:
-            self.model = self.braindecode_class(
+            self.model = braindecode_class(
                 n_chans=self.n_chans,
                 n_outputs=self.n_outputs,
                 n_times=self.n_times,
@@ -50,7 +55,7 @@ class _BraindecodeEncoder(EEGEncoder):
             )
         except (ValueError, RuntimeError) as error:
             raise ValueError(
-                f"{type(self).__name__}: braindecode {self.braindecode_class.__name__} cannot be "
+                f"{type(self).__name__}: braindecode {self.braindecode_name} cannot be "
                 f"built for n_chans={self.n_chans}, n_times={self.n_times}: {error}"
             ) from error
 
@@ -78,7 +83,7 @@ class EEGNetEncoder(_BraindecodeEncoder):
            network for EEG-based brain-computer interfaces. J. Neural Eng., 15(5).
     """
 
-    braindecode_class = bd.EEGNet
+    braindecode_name = "EEGNet"
 
     def __init__(self, n_outputs: int = 1024, n_chans: int = 63, n_times: int = 250, sfreq: float = 250.0,
                  drop_prob: float = 0.25) -> None:  # fmt: skip
@@ -99,7 +104,7 @@ class ShallowFBCSPEncoder(_BraindecodeEncoder):
            neural networks for EEG decoding and visualization. Hum. Brain Mapp., 38.
     """
 
-    braindecode_class = bd.ShallowFBCSPNet
+    braindecode_name = "ShallowFBCSPNet"
 
     def __init__(self, n_outputs: int = 1024, n_chans: int = 63, n_times: int = 250, sfreq: float = 250.0,
                  drop_prob: float = 0.5) -> None:  # fmt: skip
@@ -124,7 +129,7 @@ class EEGConformerEncoder(_BraindecodeEncoder):
            convolutional transformer for EEG decoding and visualization. IEEE TNSRE, 31.
     """
 
-    braindecode_class = bd.EEGConformer
+    braindecode_name = "EEGConformer"
 
     def __init__(self, n_outputs: int = 1024, n_chans: int = 63, n_times: int = 250, sfreq: float = 250.0,
                  drop_prob: float = 0.25) -> None:  # fmt: skip
@@ -150,7 +155,7 @@ class ATCNetEncoder(_BraindecodeEncoder):
            classification. IEEE Trans. Ind. Inform., 19(2).
     """
 
-    braindecode_class = bd.ATCNet
+    braindecode_name = "ATCNet"
     dropout_argument = "conv_block_dropout"
 
     def __init__(self, n_outputs: int = 1024, n_chans: int = 63, n_times: int = 250, sfreq: float = 250.0,
@@ -178,7 +183,7 @@ class EEGITNetEncoder(_BraindecodeEncoder):
            classification. IEEE Access, 10.
     """
 
-    braindecode_class = bd.EEGITNet
+    braindecode_name = "EEGITNet"
 
     def __init__(self, n_outputs: int = 1024, n_chans: int = 63, n_times: int = 250, sfreq: float = 250.0,
                  drop_prob: float = 0.4) -> None:  # fmt: skip

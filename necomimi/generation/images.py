@@ -1,0 +1,242 @@
+"""Step 2c of the generation: the images of one run in three modes (SPEC.md 6.4).
+
+For every test image, in test order, one image per mode:
+
+- ``gt``: the image's own CLIP embedding (the upper bound, "Pure Test Image");
+- ``one_stage``: the EEG feature fed directly to the IP-Adapter ("One-Stage");
+- ``two_stage``: the diffusion prior's sample conditioned on the EEG feature
+  (NECOMIMI's "Two-Stage").
+
+Each mode gets a folder with ``NNN_<concept>.png`` (``NNN`` the 0-based test index),
+``embeddings.pt`` (the exact embeddings rendered) and ``images.json`` (the sidecar:
+seeds, settings, model paths and weight hashes). Image ``i`` is rendered from a
+generator seeded with :func:`~necomimi.generation.seeds.image_seed` of
+``(seed, i)``, so it can be regenerated alone (:func:`regenerate_image`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+import necomimi
+from necomimi.clip.targets import read_targets
+from necomimi.generation.decoder import Decoder, load_decoder
+from necomimi.generation.features import load_features
+from necomimi.generation.prior import load_prior, sample_prior
+from necomimi.generation.seeds import generators, image_seed
+from necomimi.utils.atomic import atomic_path
+from necomimi.utils.device import resolve_device
+from necomimi.utils.hashing import file_sha256
+
+logger = logging.getLogger(__name__)
+
+MODES = ("gt", "one_stage", "two_stage")
+SIDECAR, EMBEDDINGS = "images.json", "embeddings.pt"
+_DESCRIPTIONS = {
+    "gt": "the test image's own CLIP embedding (upper bound; the paper's 'Pure Test Image')",
+    "one_stage": "the EEG feature fed directly to the IP-Adapter (the paper's 'One-Stage')",
+    "two_stage": "the diffusion prior's sample conditioned on the EEG feature (NECOMIMI, 'Two-Stage')",
+}
+#: Pipeline settings recorded in the sidecar and passed to Decoder.render.
+RENDER_SETTINGS = ("num_inference_steps", "guidance_scale", "height", "width")
+
+
+def image_file_name(index: int, concept_folder: str, n_images: int) -> str:
+    """``NNN_<concept>.png``: the 0-based test index, zero-padded, and the concept name.
+
+    ``00001_aircraft_carrier`` -> ``000_aircraft_carrier.png`` (of 200 images).
+    """
+    width = max(3, len(str(n_images - 1)))
+    return f"{index:0{width}d}_{concept_folder.split('_', 1)[-1]}.png"
+
+
+def render_batches(decoder: Decoder, embeddings: torch.Tensor, seeds: list[int], batch_size: int,
+                   settings: Mapping) -> list:  # fmt: skip
+    """Render all embeddings in consecutive batches of ``batch_size`` (in index order).
+
+    The batch composition is part of the result (batched and single renders differ in
+    the last bits), so regeneration uses the same batches.
+    """
+    images = []
+    for start in range(0, len(embeddings), batch_size):
+        stop = start + batch_size
+        images += decoder.render(embeddings[start:stop], seeds[start:stop], **{k: settings[k] for k in RENDER_SETTINGS})
+    return images
+
+
+def _write_mode_folder(out_dir: Path, images: list, embeddings: torch.Tensor, sidecar: dict, names: list[str]) -> None:
+    """Write PNGs, embeddings and sidecar into a fresh folder, then move it into place."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for entry, image, name in zip(sidecar["images"], images, names, strict=True):
+            image.save(tmp / name)
+            entry["sha256"] = file_sha256(tmp / name)
+        torch.save(embeddings.contiguous(), tmp / EMBEDDINGS)
+        (tmp / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        os.replace(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _versions() -> dict:
+    return {package: metadata.version(package) for package in ("torch", "diffusers", "transformers")} | {
+        "necomimi": necomimi.__version__
+    }
+
+
+def generate_images(
+    *,
+    targets_file: str | Path,
+    features_file: str | Path,
+    prior_file: str | Path | None,
+    weights_record: str | Path,
+    out_dirs: Mapping[str, str | Path],
+    run: Mapping,
+    seed: int,
+    decoder: Mapping,
+    prior_sampling: Mapping,
+    device: str = "cpu",
+) -> None:
+    """Render every test image of one (encoder, subject, seed, condition) in each mode.
+
+    Parameters
+    ----------
+    targets_file : path
+        CLIP targets; the test images' embeddings are the ``gt`` mode's input.
+    features_file : path
+        The key's ``eeg_test.pt`` (one row per test image).
+    prior_file : path or None
+        The key's ``prior.pt`` (needed for ``two_stage`` only).
+    weights_record : path
+        JSON of the decoder weights' SHA-256 (:func:`record_decoder_weights`),
+        copied into every sidecar.
+    out_dirs : mapping
+        Mode -> folder to write (``gt``, ``one_stage``, ``two_stage``; any subset).
+    run : mapping
+        What identifies the run (protocol, encoder, subject, seed, condition),
+        recorded in the sidecars.
+    seed : int
+        Seed of the per-image generators (the reference: 42, 5757 for NERV).
+    decoder : mapping
+        ``sdxl_turbo``, ``ip_adapter``, ``variant``, ``ip_adapter_scale``,
+        ``num_inference_steps``, ``guidance_scale``, ``height``, ``width`` and
+        ``batch_size`` (used on CUDA; the CPU renders one image at a time).
+    prior_sampling : mapping
+        ``num_inference_steps`` and ``guidance_scale`` of the prior (50, 5.0).
+    device : str
+        ``auto``, ``cpu`` or ``cuda[:N]``.
+    """
+    unknown = sorted(set(out_dirs) - set(MODES))
+    if unknown:
+        raise ValueError(f"unknown generation mode(s) {unknown}; modes are {', '.join(MODES)}")
+    device = resolve_device(device)
+    targets = read_targets(targets_file, "test")
+    features = load_features(features_file)
+    if len(features) != len(targets.image):
+        raise ValueError(f"{features_file}: {len(features)} test features for {len(targets.image)} test images in {targets_file}")
+    n = len(features)
+    inputs = {"targets": str(targets_file), "features": str(features_file)}
+    embeddings = {"gt": torch.from_numpy(targets.image), "one_stage": features}
+    if "two_stage" in out_dirs:
+        if prior_file is None:
+            raise ValueError("mode two_stage needs a prior file")
+        prior, scheduler = load_prior(prior_file)
+        prior.to(device)
+        prior_seeds = [image_seed(seed, i, "prior") for i in range(n)]
+        embeddings["two_stage"] = sample_prior(prior, scheduler, features, generators(prior_seeds), **prior_sampling)
+        inputs["prior"] = str(prior_file)
+    batch_size = decoder["batch_size"] if device.type == "cuda" else 1
+    pipeline = load_decoder(decoder["sdxl_turbo"], decoder["ip_adapter"], device=device,
+                            variant=decoder["variant"], ip_adapter_scale=decoder["ip_adapter_scale"])  # fmt: skip
+    hashes = {**json.loads(Path(weights_record).read_text()), **{key: file_sha256(path) for key, path in inputs.items()}}
+    names = [image_file_name(i, folder, n) for i, folder in enumerate(targets.folder)]
+    decoder_seeds = [image_seed(seed, i, "decoder") for i in range(n)]
+    for mode, out_dir in out_dirs.items():
+        images = render_batches(pipeline, embeddings[mode], decoder_seeds, batch_size, decoder)
+        sidecar = {
+            "mode": mode,
+            "description": _DESCRIPTIONS[mode],
+            "run": dict(run),
+            "seed": seed,
+            "device": str(device),
+            "dtype": str(pipeline.dtype).removeprefix("torch."),
+            "batch_size": batch_size,
+            "decoder": {**dict(decoder), "sdxl_turbo": str(decoder["sdxl_turbo"]), "ip_adapter": str(decoder["ip_adapter"]),
+                        "prompt": ""},  # fmt: skip
+            "prior_sampling": dict(prior_sampling) if mode == "two_stage" else None,
+            "inputs": inputs,
+            "sha256": hashes,
+            "versions": _versions(),
+            "images": [
+                {"index": i, "concept": targets.folder[i], "file": names[i], "seed": decoder_seeds[i]}
+                | ({"prior_seed": prior_seeds[i]} if mode == "two_stage" else {})
+                for i in range(n)
+            ],
+        }
+        _write_mode_folder(Path(out_dir), images, embeddings[mode].float(), sidecar, names)
+        logger.info("%s: %d %s images", out_dir, n, mode)
+
+
+def regenerate_image(folder: str | Path, index: int, out_file: str | Path) -> bool:
+    """Render image ``index`` of a mode folder again, from its sidecar and embeddings.
+
+    The decoder, settings, device, seed and batch (the batch that held the image,
+    one image on the CPU) are those recorded in ``images.json``; the embedding is the
+    one recorded in ``embeddings.pt``. Relative weights paths in the sidecar (the
+    workflow's) are relative to the workflow's working directory.
+
+    Parameters
+    ----------
+    folder : path
+        A mode folder written by :func:`generate_images`.
+    index : int
+        0-based test index (the ``NNN`` of the file name).
+    out_file : path
+        PNG to write.
+
+    Returns
+    -------
+    bool
+        Whether the new file is byte-identical to the recorded image (its SHA-256).
+    """
+    folder = Path(folder)
+    sidecar_file = folder / SIDECAR
+    if not sidecar_file.is_file():
+        raise FileNotFoundError(f"{sidecar_file}: missing; {folder} is not a folder of generated images")
+    sidecar = json.loads(sidecar_file.read_text())
+    entries = sidecar["images"]
+    if not 0 <= index < len(entries):
+        raise ValueError(f"{folder}: index {index} out of range; the folder holds images 0..{len(entries) - 1}")
+    embeddings = load_features(folder / EMBEDDINGS)
+    settings, batch_size = sidecar["decoder"], sidecar["batch_size"]
+    for key in ("sdxl_turbo", "ip_adapter"):
+        path = Path(settings[key])
+        if not path.is_absolute() and not path.exists():
+            raise FileNotFoundError(
+                f"{sidecar_file}: {key} {path} not found from {Path.cwd()}; the paths it records are "
+                "relative to the workflow's working directory: run the command there"
+            )
+    pipeline = load_decoder(settings["sdxl_turbo"], settings["ip_adapter"], device=resolve_device(sidecar["device"]),
+                            variant=settings["variant"], ip_adapter_scale=settings["ip_adapter_scale"])  # fmt: skip
+    start = index - index % batch_size
+    batch = range(start, min(start + batch_size, len(entries)))
+    images = pipeline.render(embeddings[batch.start : batch.stop], [entries[i]["seed"] for i in batch],
+                             **{k: settings[k] for k in RENDER_SETTINGS})  # fmt: skip
+    with atomic_path(out_file) as tmp:
+        images[index - start].save(tmp, format="PNG")
+    identical = file_sha256(out_file) == entries[index]["sha256"]
+    logger.info("%s: image %d regenerated as %s (%s the recorded file)", folder, index, out_file,
+                "identical to" if identical else "differs from")  # fmt: skip
+    return identical
+

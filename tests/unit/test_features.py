@@ -1,0 +1,89 @@
+"""EEG features: trial order, plain weights-only tensors, seeded perturbation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import necomimi
+from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
+from necomimi.generation.features import extract_features, load_features
+from necomimi.models import create
+from necomimi.training.loop import embed
+
+N_IMAGES, REPS, N_TEST, N_TIMES, DIM = 5, 3, 4, 100, 8
+
+
+class _ChannelProbe(torch.nn.Module):
+    """An 'encoder' whose output is the mean of each channel: shows which ones moved."""
+
+    def forward(self, x):
+        return x.mean(dim=-1)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    root = tmp_path_factory.mktemp("features")
+    rng = np.random.default_rng(0)
+    np.save(root / "eeg_train.npy", rng.standard_normal((N_IMAGES, REPS, 63, N_TIMES)).astype(np.float32))
+    np.save(root / "eeg_test.npy", rng.standard_normal((N_TEST, 6, 63, N_TIMES)).astype(np.float32))
+    torch.manual_seed(0)
+    model = create("nice", n_outputs=DIM, n_chans=63, n_times=N_TIMES)
+    torch.save({"encoder": "nice", "config": model.get_config(), "state_dict": model.state_dict(),
+                "selection": "validation", "necomimi_version": necomimi.__version__}, root / "model.pt")  # fmt: skip
+    return root
+
+
+def _extract(study, out, channels=(), seed=0, batch_size=1024):
+    extract_features(model_file=study / "model.pt", train_file=study / "eeg_train.npy", test_file=study / "eeg_test.npy",
+                     out_dir=out, channels=list(channels), seed=seed, batch_size=batch_size)  # fmt: skip
+    return (torch.load(out / name, weights_only=True) for name in ("eeg_train.pt", "eeg_test.pt"))
+
+
+def test_features_are_plain_tensors_in_trial_order(study, tmp_path):
+    train, test = _extract(study, tmp_path)
+    assert isinstance(train, torch.Tensor) and train.shape == (N_IMAGES * REPS, DIM) and train.dtype == torch.float32
+    assert test.shape == (N_TEST, DIM)
+    model = create("nice", n_outputs=DIM, n_chans=63, n_times=N_TIMES)
+    model.load_state_dict(torch.load(study / "model.pt", weights_only=True)["state_dict"])
+    eeg = np.load(study / "eeg_train.npy")
+    # row i * REPS + r is repetition r of training image i
+    torch.testing.assert_close(train[3 * REPS + 2], embed(model, eeg[3, 2:3])[0])
+    average = np.load(study / "eeg_test.npy").mean(axis=1)
+    torch.testing.assert_close(test, embed(model, average), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(load_features(tmp_path / "eeg_test.pt"), test)
+
+
+def test_perturbed_features_are_seeded_and_independent_of_the_batch_size(study, tmp_path):
+    original, _ = _extract(study, tmp_path / "original")
+    perturbed, perturbed_test = _extract(study, tmp_path / "a", VISUAL_CORTEX_CHANNELS, seed=3)
+    again, again_test = _extract(study, tmp_path / "b", VISUAL_CORTEX_CHANNELS, seed=3, batch_size=4)
+    other, _ = _extract(study, tmp_path / "c", VISUAL_CORTEX_CHANNELS, seed=4)
+    assert not torch.allclose(perturbed, original)
+    torch.testing.assert_close(perturbed, again, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(perturbed_test, again_test, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(perturbed, other)
+
+
+def test_the_perturbation_touches_exactly_the_named_channels(study, tmp_path, monkeypatch):
+    """Through extract_features: only the condition's channels change, in every sample."""
+    import necomimi.generation.features as features
+
+    monkeypatch.setattr(features, "load_encoder", lambda path: (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}}))
+    original, original_test = _extract(study, tmp_path / "original")
+    perturbed, perturbed_test = _extract(study, tmp_path / "perturbed", VISUAL_CORTEX_CHANNELS)
+    named = [CHANNEL_NAMES.index(name) for name in VISUAL_CORTEX_CHANNELS]
+    others = [i for i in range(63) if i not in named]
+    for clean, noisy in ((original, perturbed), (original_test, perturbed_test)):
+        torch.testing.assert_close(noisy[:, others], clean[:, others], rtol=0, atol=0)
+        assert (noisy[:, named] != clean[:, named]).all()
+
+
+def test_eeg_of_the_wrong_shape_is_refused_naming_the_file(study, tmp_path):
+    np.save(tmp_path / "eeg_test.npy", np.zeros((N_TEST, 6, 63, N_TIMES + 1), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"eeg_test\.npy: expected \(images, repetitions, 63, 100\) EEG"):
+        extract_features(model_file=study / "model.pt", train_file=study / "eeg_train.npy",
+                         test_file=tmp_path / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0,
+                         batch_size=8)  # fmt: skip
+    assert not (tmp_path / "out").exists()

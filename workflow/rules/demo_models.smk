@@ -1,0 +1,43 @@
+# The demo's tiny models (data.source "synthetic" only), written in the formats of the
+# real weights and loaded by the same code: a CLIP trained briefly on the synthetic
+# images, and a seeded SDXL-Turbo-shaped decoder with its IP-Adapter.
+
+
+rule build_demo_clip:
+    input:
+        images="resources/synthetic/image_set/training_images",
+        factors="resources/synthetic/image_factors.csv",
+    output:
+        config=DEMO_CLIP["model_config"],
+        weights=DEMO_CLIP["pretrained"],
+    params:
+        image_dir=lambda wildcards, input: os.path.dirname(input.images),
+        out_dir=lambda wildcards, output: os.path.dirname(output.weights),
+        options=config.get("demo_clip"),
+        image_size=config["synthetic"]["image_size"],
+    log:
+        "logs/build_demo_clip.log",
+    benchmark:
+        "benchmarks/build_demo_clip.tsv"
+    conda:
+        "../../envs/necomimi.yaml"
+    script:
+        "../scripts/build_demo_clip.py"
+
+
+rule build_demo_decoder:
+    output:
+        sdxl_turbo=directory(DEMO_DECODER["sdxl_turbo"]),
+        ip_adapter=DEMO_DECODER["ip_adapter"],
+    params:
+        image_embed_dim=config["demo_clip"]["embed_dim"],
+        image_size=config["generation"]["height"],
+        seed=config["demo_decoder"]["seed"],
+    log:
+        "logs/build_demo_decoder.log",
+    benchmark:
+        "benchmarks/build_demo_decoder.tsv"
+    conda:
+        "../../envs/necomimi.yaml"
+    script:
+        "../scripts/build_demo_decoder.py"
