@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
-from pathlib import Path
 
 from necomimi.data.synthetic import SyntheticSpec, write_dataset
 
@@ -82,18 +80,9 @@ def _add_regenerate_parser(subparsers) -> None:
 
 
 def _regenerate(args: argparse.Namespace) -> int:
-    from necomimi.generation.images import SIDECAR, regenerate_image  # diffusers: imported only when needed
+    from necomimi.generation.images import regenerate_image  # diffusers: imported only when needed
 
-    out = args.out
-    if out is None:
-        sidecar = Path(args.folder) / SIDECAR
-        if not sidecar.is_file():
-            raise FileNotFoundError(f"{sidecar}: missing; {args.folder} is not a folder of generated images")
-        entries = json.loads(sidecar.read_text())["images"]
-        if not 0 <= args.index < len(entries):
-            raise ValueError(f"{args.folder}: index {args.index} out of range 0..{len(entries) - 1}")
-        out = entries[args.index]["file"]
-    identical = regenerate_image(args.folder, args.index, out)
+    out, identical = regenerate_image(args.folder, args.index, args.out)
     verdict = "identical to" if identical else "DIFFERS from"
     print(f"{out}: {verdict} the recorded image {args.index} of {args.folder}")
     return 0 if identical else 1

@@ -42,8 +42,8 @@ def check_sdxl_dir(path: str | Path, variant: str | None = None) -> None:
 
     Expected: ``model_index.json``, ``scheduler/scheduler_config.json``, both tokenizer
     folders, and for ``unet``, ``vae``, ``text_encoder`` and ``text_encoder_2`` a
-    ``config.json`` and safetensors weights (``<name>[.<variant>].safetensors`` or its
-    sharded ``.index.json``).
+    ``config.json`` and safetensors weights (``<name>[.<variant>].safetensors``, or the
+    index ``<name>.safetensors.index[.<variant>].json`` of sharded weights).
 
     Raises
     ------
@@ -68,9 +68,10 @@ def check_sdxl_dir(path: str | Path, variant: str | None = None) -> None:
     required += [path / name / "tokenizer_config.json" for name in _TOKENIZERS]
     required += [path / name / "config.json" for name in _MODEL_COMPONENTS]
     absent = [str(file) for file in required if not file.is_file()]
-    suffix = f".{variant}.safetensors" if variant else ".safetensors"
+    tag = f".{variant}" if variant else ""
     for name, stem in _MODEL_COMPONENTS.items():
-        candidates = [path / name / f"{stem}{suffix}", path / name / f"{stem}{suffix}.index.json"]
+        # single file, or diffusers' index of a sharded one
+        candidates = [path / name / f"{stem}{tag}.safetensors", path / name / f"{stem}.safetensors.index{tag}.json"]
         if not any(file.is_file() for file in candidates):
             absent.append(f"{candidates[0]} (weights)")
     if absent:
@@ -220,17 +221,18 @@ def load_decoder(sdxl_dir: str | Path, ip_adapter_file: str | Path, *, device: t
 
 def record_decoder_weights(sdxl_dir: str | Path, ip_adapter_file: str | Path, out_file: str | Path,
                            variant: str | None = None) -> None:  # fmt: skip
-    """Write the SHA-256 of every weights file the decoder loads, as JSON.
+    """Write the SHA-256 of every weights file of the decoder, as JSON.
 
-    Hashing SDXL-Turbo takes tens of seconds, so it is done once per workflow and
+    Every ``*.safetensors`` file of the SDXL-Turbo component folders is hashed (all
+    variants and shards: whichever diffusers picks is among them) and the IP-Adapter
+    file. Hashing SDXL-Turbo takes about a minute, so it is done once per workflow and
     copied into the sidecars. Keys are ``sdxl_turbo/<component>/<file>`` and
     ``ip_adapter``.
     """
     check_sdxl_dir(sdxl_dir, variant)
     check_ip_adapter_file(ip_adapter_file)
-    suffix = f".{variant}.safetensors" if variant else ".safetensors"
     sdxl_dir = Path(sdxl_dir)
-    weights = sorted(p for p in sdxl_dir.glob("*/*.safetensors") if p.name.endswith(suffix) and (variant or p.name.count(".") == 1))
+    weights = sorted(sdxl_dir.glob("*/*.safetensors"))
     record = {f"sdxl_turbo/{p.relative_to(sdxl_dir)}": file_sha256(p) for p in weights}
     record["ip_adapter"] = file_sha256(ip_adapter_file)
     with atomic_path(out_file) as tmp:

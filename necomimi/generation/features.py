@@ -20,25 +20,38 @@ TRAIN_FILE, TEST_FILE = "eeg_train.pt", "eeg_test.pt"
 _STREAM = {"train": 0, "test": 1}
 
 
-def _features(model, eeg: np.ndarray, channels, rng, batch_size: int, device) -> torch.Tensor:
-    """Encoder outputs of (n, chans, times) EEG, perturbed batch by batch if asked.
+def _features(model, batches, channels, rng, device, batch_size: int) -> torch.Tensor:
+    """Encoder outputs of (n, chans, times) EEG batches, each perturbed first if asked.
 
-    The noise is drawn in sample order from one generator, so it does not depend on
-    ``batch_size``.
+    The noise is drawn in sample order from one generator, so it depends on the
+    order of the samples, not on how they are batched.
     """
     parts = []
-    for start in range(0, len(eeg), batch_size):
-        batch = np.asarray(eeg[start : start + batch_size], dtype=np.float32)
+    for batch in batches:
+        batch = np.asarray(batch, dtype=np.float32)
         if channels:
             batch = perturb_channels(batch, channels, rng)
-        parts.append(embed(model, batch, device=device))
+        parts.append(embed(model, batch, device=device, batch_size=batch_size))
     return torch.cat(parts)
+
+
+def _train_batches(arrays: list[np.ndarray], batch_size: int):
+    """Single trials image by image: every subject's repetitions of an image, in turn.
+
+    Yields (n, chans, times) arrays of about ``batch_size`` trials (whole images),
+    read from the memory maps.
+    """
+    per_image = sum(array.shape[1] for array in arrays)
+    step = max(1, batch_size // per_image)
+    for start in range(0, arrays[0].shape[0], step):
+        block = np.concatenate([array[start : start + step] for array in arrays], axis=1)
+        yield block.reshape(-1, *block.shape[2:])
 
 
 def extract_features(
     *,
     model_file: str | Path,
-    train_file: str | Path,
+    train_files: list[str | Path],
     test_file: str | Path,
     out_dir: str | Path,
     channels: list[str],
@@ -48,11 +61,14 @@ def extract_features(
 ) -> None:
     """Write the EEG features of one subject under one condition.
 
-    ``eeg_train.pt`` holds one row per training trial (single trials, in the order
-    image-major then repetition: row ``i * n_reps + r`` is repetition ``r`` of
-    training image ``i``), ``eeg_test.pt`` one row per test image (the repetition
-    average). Both are plain float32 tensors of raw encoder outputs (not normalised,
-    as in the reference) that load with ``torch.load(path, weights_only=True)``.
+    ``eeg_train.pt`` holds one row per training trial, image by image: row
+    ``i * n + k`` is trial ``k`` of training image ``i``, the ``n`` trials being the
+    training subjects' repetitions in turn (one subject, 4 repetitions, in the ``intra``
+    protocol; for ``loso`` the other subjects, so that nothing of the held-out subject
+    trains the prior). ``eeg_test.pt`` holds one row per test image of the evaluated
+    subject (the repetition average). Both are plain float32 tensors of raw encoder
+    outputs (not normalised, as in the reference) that load with
+    ``torch.load(path, weights_only=True)``.
 
     For a perturbed condition, ``channels`` of every sample (every single trial; every
     test average, after averaging) are replaced by Gaussian noise with that channel's
@@ -63,9 +79,10 @@ def extract_features(
     ----------
     model_file : path
         The trained encoder's ``model.pt``.
-    train_file, test_file : path
-        The subject's ``eeg_train.npy`` (images, reps, chans, times) and
-        ``eeg_test.npy``.
+    train_files : list of path
+        ``eeg_train.npy`` (images, reps, chans, times) of the training subject(s).
+    test_file : path
+        ``eeg_test.npy`` of the evaluated subject.
     out_dir : path
         Folder receiving ``eeg_train.pt`` and ``eeg_test.pt``.
     channels : list of str
@@ -73,29 +90,32 @@ def extract_features(
     seed : int
         Seeds the noise.
     batch_size : int
-        Samples per forward pass.
+        Samples per forward pass (1024 in the reference).
     device : str
         ``auto``, ``cpu`` or ``cuda[:N]``.
     """
     device = resolve_device(device)
     model, checkpoint = load_encoder(model_file)
     model.to(device)
-    train = np.load(train_file, mmap_mode="r")
-    test = np.load(test_file, mmap_mode="r")
     expected = (checkpoint["config"]["n_chans"], checkpoint["config"]["n_times"])
-    for path, array in ((train_file, train), (test_file, test)):
+    trains = [np.load(path, mmap_mode="r") for path in train_files]
+    test = np.load(test_file, mmap_mode="r")
+    for path, array in (*zip(train_files, trains, strict=True), (test_file, test)):
         if array.ndim != 4 or array.shape[2:] != expected:
             raise ValueError(
                 f"{path}: expected (images, repetitions, {expected[0]}, {expected[1]}) EEG for {model_file}, got {array.shape}"
             )
-    out_dir = Path(out_dir)
+    if len({array.shape[0] for array in trains}) != 1:
+        raise ValueError(f"{', '.join(map(str, train_files))}: different numbers of training images")
+    test_average = test.mean(axis=1, dtype=np.float32)
     splits = {
-        TRAIN_FILE: (train.reshape(-1, *expected), "train"),
-        TEST_FILE: (test.mean(axis=1, dtype=np.float32), "test"),
+        TRAIN_FILE: (_train_batches(trains, batch_size), "train"),
+        TEST_FILE: ((test_average[i : i + batch_size] for i in range(0, len(test_average), batch_size)), "test"),
     }
-    for name, (eeg, split) in splits.items():
+    out_dir = Path(out_dir)
+    for name, (batches, split) in splits.items():
         rng = np.random.default_rng([seed, _STREAM[split]])
-        features = _features(model, eeg, channels, rng, batch_size, device).cpu().float()
+        features = _features(model, batches, channels, rng, device, batch_size).cpu().float()
         with atomic_path(out_dir / name) as tmp:
             torch.save(features.contiguous(), tmp)
         logger.info("%s: %s features %s%s", out_dir, split, tuple(features.shape),

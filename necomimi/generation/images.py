@@ -59,6 +59,11 @@ def image_file_name(index: int, concept_folder: str, n_images: int) -> str:
     return f"{index:0{width}d}_{concept_folder.split('_', 1)[-1]}.png"
 
 
+def render_batch_size(device, configured: int) -> int:
+    """Images rendered together: ``configured`` on CUDA, one at a time on the CPU."""
+    return configured if device.type == "cuda" else 1
+
+
 def render_batches(decoder: Decoder, embeddings: torch.Tensor, seeds: list[int], batch_size: int,
                    settings: Mapping) -> list:  # fmt: skip
     """Render all embeddings in consecutive batches of ``batch_size`` (in index order).
@@ -87,6 +92,16 @@ def _write_mode_folder(out_dir: Path, images: list, embeddings: torch.Tensor, si
         os.replace(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _log_agreement(samples: torch.Tensor, truth: torch.Tensor) -> None:
+    """Log how near the prior's samples lie to their own test image, in CLIP space."""
+    similarity = torch.nn.functional.normalize(samples, dim=-1) @ torch.nn.functional.normalize(truth, dim=-1).T
+    own = similarity.diag()
+    others = (similarity.sum() - own.sum()) / max(similarity.numel() - len(own), 1)
+    top1 = (similarity.argmax(dim=1) == torch.arange(len(own))).float().mean()
+    logger.info("prior samples: mean cosine %.3f to their own test image, %.3f to the others; top-1 %.3f among %d",
+                own.mean(), others, top1, len(own))  # fmt: skip
 
 
 def _versions() -> dict:
@@ -156,21 +171,22 @@ def generate_images(
         prior_seeds = [image_seed(seed, i, "prior") for i in range(n)]
         embeddings["two_stage"] = sample_prior(prior, scheduler, features, generators(prior_seeds), **prior_sampling)
         inputs["prior"] = str(prior_file)
-    batch_size = decoder["batch_size"] if device.type == "cuda" else 1
-    pipeline = load_decoder(decoder["sdxl_turbo"], decoder["ip_adapter"], device=device,
+        _log_agreement(embeddings["two_stage"], embeddings["gt"])
+    batch_size = render_batch_size(device, decoder["batch_size"])
+    renderer = load_decoder(decoder["sdxl_turbo"], decoder["ip_adapter"], device=device,
                             variant=decoder["variant"], ip_adapter_scale=decoder["ip_adapter_scale"])  # fmt: skip
     hashes = {**json.loads(Path(weights_record).read_text()), **{key: file_sha256(path) for key, path in inputs.items()}}
     names = [image_file_name(i, folder, n) for i, folder in enumerate(targets.folder)]
     decoder_seeds = [image_seed(seed, i, "decoder") for i in range(n)]
     for mode, out_dir in out_dirs.items():
-        images = render_batches(pipeline, embeddings[mode], decoder_seeds, batch_size, decoder)
+        images = render_batches(renderer, embeddings[mode], decoder_seeds, batch_size, decoder)
         sidecar = {
             "mode": mode,
             "description": _DESCRIPTIONS[mode],
             "run": dict(run),
             "seed": seed,
             "device": str(device),
-            "dtype": str(pipeline.dtype).removeprefix("torch."),
+            "dtype": str(renderer.dtype).removeprefix("torch."),
             "batch_size": batch_size,
             "decoder": {**dict(decoder), "sdxl_turbo": str(decoder["sdxl_turbo"]), "ip_adapter": str(decoder["ip_adapter"]),
                         "prompt": ""},  # fmt: skip
@@ -188,7 +204,7 @@ def generate_images(
         logger.info("%s: %d %s images", out_dir, n, mode)
 
 
-def regenerate_image(folder: str | Path, index: int, out_file: str | Path) -> bool:
+def regenerate_image(folder: str | Path, index: int, out_file: str | Path | None = None) -> tuple[Path, bool]:
     """Render image ``index`` of a mode folder again, from its sidecar and embeddings.
 
     The decoder, settings, device, seed and batch (the batch that held the image,
@@ -202,13 +218,15 @@ def regenerate_image(folder: str | Path, index: int, out_file: str | Path) -> bo
         A mode folder written by :func:`generate_images`.
     index : int
         0-based test index (the ``NNN`` of the file name).
-    out_file : path
-        PNG to write.
+    out_file : path, optional
+        PNG to write; by default the image's own file name in the current folder.
 
     Returns
     -------
-    bool
-        Whether the new file is byte-identical to the recorded image (its SHA-256).
+    out_file : Path
+        The file written.
+    identical : bool
+        Whether it is byte-identical to the recorded image (its SHA-256).
     """
     folder = Path(folder)
     sidecar_file = folder / SIDECAR
@@ -218,7 +236,7 @@ def regenerate_image(folder: str | Path, index: int, out_file: str | Path) -> bo
     entries = sidecar["images"]
     if not 0 <= index < len(entries):
         raise ValueError(f"{folder}: index {index} out of range; the folder holds images 0..{len(entries) - 1}")
-    embeddings = load_features(folder / EMBEDDINGS)
+    out_file = Path(entries[index]["file"] if out_file is None else out_file)
     settings, batch_size = sidecar["decoder"], sidecar["batch_size"]
     for key in ("sdxl_turbo", "ip_adapter"):
         path = Path(settings[key])
@@ -227,16 +245,16 @@ def regenerate_image(folder: str | Path, index: int, out_file: str | Path) -> bo
                 f"{sidecar_file}: {key} {path} not found from {Path.cwd()}; the paths it records are "
                 "relative to the workflow's working directory: run the command there"
             )
-    pipeline = load_decoder(settings["sdxl_turbo"], settings["ip_adapter"], device=resolve_device(sidecar["device"]),
-                            variant=settings["variant"], ip_adapter_scale=settings["ip_adapter_scale"])  # fmt: skip
+    embeddings = load_features(folder / EMBEDDINGS)
+    decoder = load_decoder(settings["sdxl_turbo"], settings["ip_adapter"], device=resolve_device(sidecar["device"]),
+                           variant=settings["variant"], ip_adapter_scale=settings["ip_adapter_scale"])  # fmt: skip
     start = index - index % batch_size
     batch = range(start, min(start + batch_size, len(entries)))
-    images = pipeline.render(embeddings[batch.start : batch.stop], [entries[i]["seed"] for i in batch],
-                             **{k: settings[k] for k in RENDER_SETTINGS})  # fmt: skip
+    images = decoder.render(embeddings[batch.start : batch.stop], [entries[i]["seed"] for i in batch],
+                            **{k: settings[k] for k in RENDER_SETTINGS})  # fmt: skip
     with atomic_path(out_file) as tmp:
         images[index - start].save(tmp, format="PNG")
     identical = file_sha256(out_file) == entries[index]["sha256"]
     logger.info("%s: image %d regenerated as %s (%s the recorded file)", folder, index, out_file,
                 "identical to" if identical else "differs from")  # fmt: skip
-    return identical
-
+    return out_file, identical

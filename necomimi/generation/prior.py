@@ -33,9 +33,9 @@ _HISTORY_FIELDS = ("epoch", "loss", "lr", "unconditional_batches")
 def training_pairs(features_file: str | Path, targets_file: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     """The prior's training pairs: each trial's EEG feature and its image's CLIP embedding.
 
-    Row ``i * n_reps + r`` of the features is repetition ``r`` of training image ``i``
+    Row ``i * n + k`` of the features is trial ``k`` of training image ``i``
     (:func:`necomimi.generation.features.extract_features`), so the targets are the
-    image embeddings each repeated ``n_reps`` times, as the reference's
+    image embeddings each repeated ``n`` times, as the reference's
     ``view(1654, 10, 1, 1024).repeat(1, 1, 4, 1)``.
 
     Returns
@@ -47,8 +47,8 @@ def training_pairs(features_file: str | Path, targets_file: str | Path) -> tuple
     image = torch.from_numpy(read_targets(targets_file, "training").image)
     if len(condition) % len(image):
         raise ValueError(
-            f"{features_file}: {len(condition)} feature rows are not a whole number of repetitions "
-            f"of the {len(image)} training images in {targets_file}"
+            f"{features_file}: {len(condition)} feature rows are not a whole number of trials "
+            f"per training image for the {len(image)} training images in {targets_file}"
         )
     return condition, image.repeat_interleave(len(condition) // len(image), dim=0)
 
@@ -169,7 +169,8 @@ def sample_prior(
 
     As the reference's ``Pipe.generate`` (SPEC.md 6.2): start from ``N(0, I)``, and at
     each of ``num_inference_steps`` steps use
-    ``eps_u + guidance_scale * (eps_c - eps_u)`` (only ``eps_c`` when the scale is 0).
+    ``eps_u + guidance_scale * (eps_c - eps_u)``: ``eps_u`` alone (unconditional
+    sampling) at scale 0, as the reference, and ``eps_c`` alone at scale 1.
     Sample ``i`` draws all its noise from ``generators[i]`` (CPU generators: the
     same noise on every device), so it does not depend on the rest of the batch.
 
@@ -184,7 +185,7 @@ def sample_prior(
     num_inference_steps : int
         Reverse-process steps (paper: 50).
     guidance_scale : float
-        Classifier-free guidance weight (paper: 5.0).
+        Classifier-free guidance weight (paper: 5.0; 0 ignores the condition).
 
     Returns
     -------
@@ -199,10 +200,13 @@ def sample_prior(
     sample = randn_tensor((len(condition), prior.config["embed_dim"]), generator=generators, device=device)
     for t in scheduler.timesteps:
         timesteps = torch.full((len(condition),), int(t), device=device, dtype=torch.long)
-        noise = prior(sample, timesteps, condition)
-        if guidance_scale != 0:
-            unconditional = prior(sample, timesteps)
-            noise = unconditional + guidance_scale * (noise - unconditional)
+        if guidance_scale == 0:  # the formula's value, without the unused conditional pass
+            noise = prior(sample, timesteps)
+        else:
+            noise = prior(sample, timesteps, condition)
+            if guidance_scale != 1:
+                unconditional = prior(sample, timesteps)
+                noise = unconditional + guidance_scale * (noise - unconditional)
         sample = scheduler.step(noise, t, sample, generator=generators).prev_sample
     return sample.float().cpu()
 

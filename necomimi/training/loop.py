@@ -101,14 +101,16 @@ def _batch_eeg(data: _TrainingData, trials: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def embed(model: torch.nn.Module, eeg: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+def embed(model: torch.nn.Module, eeg: np.ndarray, device: torch.device | str = "cpu",
+          batch_size: int = _EVAL_BATCH) -> torch.Tensor:  # fmt: skip
     """Encoder outputs for (n, chans, times) EEG, in eval mode and batches, on ``device``.
 
     The model must already be on ``device``; the outputs are returned there.
     """
     model.eval()
     # np.array copies: a read-only memory map cannot back a tensor
-    parts = [model(torch.from_numpy(np.array(eeg[i : i + _EVAL_BATCH], dtype=np.float32)).to(device)) for i in range(0, len(eeg), _EVAL_BATCH)]
+    parts = [model(torch.from_numpy(np.array(eeg[i : i + batch_size], dtype=np.float32)).to(device))
+             for i in range(0, len(eeg), batch_size)]  # fmt: skip
     return torch.cat(parts)
 
 

@@ -118,3 +118,12 @@ def test_decoder_weights_are_recorded_by_hash(tiny_decoder, tmp_path):
                            "sdxl_turbo/vae/diffusion_pytorch_model.safetensors",
                            "sdxl_turbo/text_encoder/model.safetensors", "sdxl_turbo/text_encoder_2/model.safetensors"}  # fmt: skip
     assert record["ip_adapter"] == file_sha256(ip_adapter)
+
+
+def test_sharded_weights_are_recognised(tiny_decoder, tmp_path):
+    def shard(folder):
+        unet = folder / "unet"
+        (unet / "diffusion_pytorch_model.safetensors").rename(unet / "diffusion_pytorch_model-00001-of-00001.safetensors")
+        (unet / "diffusion_pytorch_model.safetensors.index.json").write_text("{}")
+
+    check_sdxl_dir(_broken_copy(tiny_decoder, tmp_path, shard))

@@ -36,7 +36,7 @@ def study(tmp_path_factory):
 
 
 def _extract(study, out, channels=(), seed=0, batch_size=1024):
-    extract_features(model_file=study / "model.pt", train_file=study / "eeg_train.npy", test_file=study / "eeg_test.npy",
+    extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy"], test_file=study / "eeg_test.npy",
                      out_dir=out, channels=list(channels), seed=seed, batch_size=batch_size)  # fmt: skip
     return (torch.load(out / name, weights_only=True) for name in ("eeg_train.pt", "eeg_test.pt"))
 
@@ -83,7 +83,28 @@ def test_the_perturbation_touches_exactly_the_named_channels(study, tmp_path, mo
 def test_eeg_of_the_wrong_shape_is_refused_naming_the_file(study, tmp_path):
     np.save(tmp_path / "eeg_test.npy", np.zeros((N_TEST, 6, 63, N_TIMES + 1), dtype=np.float32))
     with pytest.raises(ValueError, match=r"eeg_test\.npy: expected \(images, repetitions, 63, 100\) EEG"):
-        extract_features(model_file=study / "model.pt", train_file=study / "eeg_train.npy",
+        extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
                          test_file=tmp_path / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0,
                          batch_size=8)  # fmt: skip
     assert not (tmp_path / "out").exists()
+
+
+def test_several_training_subjects_are_interleaved_image_by_image(study, tmp_path, monkeypatch):
+    """loso: the trials of each image come from every training subject in turn."""
+    import necomimi.generation.features as features
+
+    monkeypatch.setattr(features, "load_encoder", lambda path: (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}}))
+    other = np.random.default_rng(1).standard_normal((N_IMAGES, 2, 63, N_TIMES)).astype(np.float32)
+    np.save(tmp_path / "other_train.npy", other)
+    extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy", tmp_path / "other_train.npy"],
+                     test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0, batch_size=4)  # fmt: skip
+    train = torch.load(tmp_path / "out" / "eeg_train.pt", weights_only=True)
+    first = np.load(study / "eeg_train.npy")
+    per_image = REPS + 2
+    assert train.shape == (N_IMAGES * per_image, 63)
+    torch.testing.assert_close(train[2 * per_image + 1], torch.from_numpy(first[2, 1].mean(-1)))
+    torch.testing.assert_close(train[2 * per_image + REPS + 1], torch.from_numpy(other[2, 1].mean(-1)))
+    np.save(tmp_path / "short.npy", other[:2])
+    with pytest.raises(ValueError, match="different numbers of training images"):
+        extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy", tmp_path / "short.npy"],
+                         test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0, batch_size=4)  # fmt: skip

@@ -36,14 +36,14 @@ def inputs(tmp_path_factory, tiny_decoder):
     return root
 
 
-def _generate(inputs, tiny_decoder, out, modes=MODES, device="cpu"):
+def _generate(inputs, tiny_decoder, out, modes=MODES):
     sdxl, ip_adapter = tiny_decoder
     generate_images(
         targets_file=inputs / "targets.h5", features_file=inputs / "eeg_test.pt", prior_file=inputs / "prior.pt",
         weights_record=inputs / "weights.json", out_dirs={mode: out / mode for mode in modes}, run=RUN, seed=42,
         decoder={"sdxl_turbo": str(sdxl), "ip_adapter": str(ip_adapter), "variant": None, "ip_adapter_scale": 1.0,
                  "num_inference_steps": 2, "guidance_scale": 0.0, "height": SIZE, "width": SIZE, "batch_size": 2},
-        prior_sampling={"num_inference_steps": 5, "guidance_scale": 5.0}, device=device,
+        prior_sampling={"num_inference_steps": 5, "guidance_scale": 5.0}, device="cpu",
     )  # fmt: skip
 
 
@@ -89,12 +89,25 @@ def test_same_inputs_give_byte_identical_images(generated, inputs, tiny_decoder,
 
 
 def test_any_image_regenerates_alone_identically(generated, tmp_path, monkeypatch, capsys):
-    assert regenerate_image(generated / "two_stage", 2, tmp_path / "again.png")
+    assert regenerate_image(generated / "two_stage", 2, tmp_path / "again.png") == (tmp_path / "again.png", True)
     assert (tmp_path / "again.png").read_bytes() == (generated / "two_stage" / "002_concept_2.png").read_bytes()
     monkeypatch.chdir(tmp_path)
     assert main(["regenerate", str(generated / "gt"), "1"]) == 0
     assert (tmp_path / "001_concept_1.png").read_bytes() == (generated / "gt" / "001_concept_1.png").read_bytes()
     assert "identical to the recorded image 1" in capsys.readouterr().out
+
+
+def test_batched_images_regenerate_within_their_batch(inputs, tiny_decoder, tmp_path, monkeypatch):
+    """On CUDA images are rendered in batches; regeneration renders the same batch."""
+    import necomimi.generation.images as images
+
+    monkeypatch.setattr(images, "render_batch_size", lambda device, configured: configured)
+    _generate(inputs, tiny_decoder, tmp_path, modes=("one_stage",))
+    folder = tmp_path / "one_stage"
+    assert json.loads((folder / SIDECAR).read_text())["batch_size"] == 2
+    for index in (1, 2):  # the second of the batch (0, 1), and the last image alone
+        out, identical = regenerate_image(folder, index, tmp_path / f"{index}.png")
+        assert identical and out.read_bytes() == next(folder.glob(f"00{index}_*.png")).read_bytes()
 
 
 def test_a_changed_image_is_reported_as_different(generated, tmp_path):
@@ -111,7 +124,7 @@ def test_a_changed_image_is_reported_as_different(generated, tmp_path):
 def test_bad_requests_are_refused_clearly(generated, inputs, tiny_decoder, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["regenerate", str(generated / "gt"), "7"])
-    assert "index 7 out of range 0..2" in capsys.readouterr().err
+    assert "index 7 out of range; the folder holds images 0..2" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["regenerate", str(tmp_path), "0"])
     assert "images.json: missing" in capsys.readouterr().err

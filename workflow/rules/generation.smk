@@ -1,11 +1,13 @@
 # Two-stage generation (SPEC.md 6): EEG features of each trained encoder, a diffusion
 # prior per run and condition, then SDXL-Turbo + IP-Adapter images in three modes.
+# The prior learns from the encoder's training subjects (the subject itself for intra,
+# the others for loso); the images are of the evaluated subject's test EEG.
 
 
 rule extract_features:
     input:
         model="results/encoders/{protocol}/{encoder}/sub-{subject}/seed-{seed}/model.pt",
-        train="results/preprocessed/sub-{subject}/eeg_train.npy",
+        train=training_eeg,
         test="results/preprocessed/sub-{subject}/eeg_test.npy",
     output:
         train=f"results/features/{RUN_CONDITION}/eeg_train.pt",
