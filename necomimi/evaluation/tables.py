@@ -10,23 +10,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
+from necomimi.stats import mean_ci  # noqa: E402
 
 from necomimi.utils.atomic import atomic_path  # noqa: E402
 
 RUN_COLUMNS = ["protocol", "encoder", "subject", "seed", "condition"]
-
-
-def mean_and_ci(values: np.ndarray) -> tuple[float, float]:
-    """Mean and half-width of the 95 % Student-t interval, as SPEC.md 7.3 computes it.
-
-    ``t(0.975, n - 1) * sd(ddof=1) / sqrt(n)``; NaN half-width for a single value.
-    """
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float(values.mean()), float("nan")
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean()), float(half)
 
 
 def _table(results: pd.DataFrame, settings: list[tuple[str, int, int]]) -> str:
@@ -40,7 +28,7 @@ def _table(results: pd.DataFrame, settings: list[tuple[str, int, int]]) -> str:
             if rows.empty:
                 continue
             per_subject = rows.groupby("subject")["accuracy"].mean() * 100  # averaged over seeds
-            mean, half = mean_and_ci(per_subject.to_numpy())
+            mean, half = mean_ci(per_subject.to_numpy())
             cells = [f"{per_subject.get(s, np.nan):.1f}" for s in subjects]
             ci = "n/a" if np.isnan(half) else f"{half:.1f}"
             lines.append("| " + " | ".join([encoder, label, *cells, f"{mean:.1f} ± {ci}"]) + " |")
