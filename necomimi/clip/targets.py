@@ -13,9 +13,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import torch
-from PIL import Image
-from tqdm import tqdm
 
 from necomimi.data.things_eeg2 import TEST_IMAGES_DIR, TRAINING_IMAGES_DIR, list_images, text_prompt
 from necomimi.utils.atomic import atomic_path
@@ -23,15 +20,6 @@ from necomimi.utils.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 _FOLDERS = {"training": TRAINING_IMAGES_DIR, "test": TEST_IMAGES_DIR}
-
-
-@torch.no_grad()
-def _encode_images(clip, preprocess, paths: list[Path], batch_size: int, label: str) -> np.ndarray:
-    out = []
-    for start in tqdm(range(0, len(paths), batch_size), desc=f"CLIP {label} images", unit="batch"):
-        batch = torch.stack([preprocess(Image.open(p).convert("RGB")) for p in paths[start : start + batch_size]])
-        out.append(torch.nn.functional.normalize(clip.encode_image(batch).float(), dim=-1))
-    return torch.cat(out).numpy()
 
 
 def embed_targets(
@@ -63,7 +51,7 @@ def embed_targets(
         Images per forward pass.
     """
     # open_clip takes ~2 s to import; the many jobs that only read targets skip it
-    from necomimi.clip.loading import encode_text, load_clip
+    from necomimi.clip.loading import encode_images, encode_text, load_clip
 
     clip, preprocess, tokenizer = load_clip(model, pretrained, model_config)
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as store:
@@ -79,7 +67,7 @@ def embed_targets(
             paths = [Path(image_dir) / folder / c / f for c, f in zip(concepts, files, strict=True)]
             unique = sorted(set(concepts))
             group = store.create_group(partition)
-            group["image"] = _encode_images(clip, preprocess, paths, batch_size, partition)
+            group["image"] = encode_images(clip, preprocess, paths, batch_size, label=f"CLIP {partition} images")
             group["text"] = encode_text(clip, tokenizer, [text_prompt(c) for c in unique]).numpy()
             group["concept_of_image"] = np.array([unique.index(c) for c in concepts], dtype=np.int64)
             group["folder"] = np.array(concepts, dtype=h5py.string_dtype())

@@ -43,6 +43,8 @@ PARTITIONS: tuple[str, ...] = ("training", "test")
 TRAINING_IMAGES_DIR = "training_images"
 TEST_IMAGES_DIR = "test_images"
 IMAGE_METADATA_FILE = "image_metadata.npy"
+#: necomimi's CAT tag table for the 200 test concepts (the paper's is not published).
+CAT_TAGS_FILE = Path(__file__).with_name("things_eeg2_cat_tags.csv")
 #: Image-file suffixes the reference dataset code accepts (case-insensitive).
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg")
 
