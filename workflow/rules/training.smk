@@ -17,7 +17,7 @@ rule train_encoder:
         "logs/train_encoder/{protocol}_{encoder}_sub-{subject}_seed-{seed}.log",
     benchmark:
         "benchmarks/train_encoder/{protocol}_{encoder}_sub-{subject}_seed-{seed}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
     conda:
