@@ -123,3 +123,15 @@ def decoder(tiny_decoder):
     from necomimi.generation.decoder import load_decoder
 
     return load_decoder(*tiny_decoder, device=torch.device("cpu"))
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tiny_dataset, tmp_path_factory) -> dict:
+    """A demo CLIP (16-d) briefly trained on the tiny dataset: load_clip keyword arguments."""
+    from necomimi.clip.demo_model import train_demo_clip
+
+    root = tmp_path_factory.mktemp("clip")
+    train_demo_clip(tiny_dataset / "image_set", tiny_dataset / "image_factors.csv", root, embed_dim=16, image_size=32,
+                    epochs=2, batch_size=8, lr=1e-3, seed=0)  # fmt: skip
+    return {"model": "necomimi-tiny-clip", "pretrained": root / "open_clip_model.safetensors",
+            "model_config": root / "necomimi-tiny-clip.json"}  # fmt: skip

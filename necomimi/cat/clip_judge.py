@@ -33,11 +33,28 @@ def judge_image_files(image_files: list[Path], table: pd.DataFrame, clip, prepro
     batch_size : int
         Images per CLIP forward pass.
     """
+    vocabulary, tags = embed_tags(table, clip, tokenizer, templates)
+    images = encode_images(clip, preprocess, list(image_files), batch_size, label="CAT judge")
+    return clip_judgement(images, tags, vocabulary, dict(top_k))
+
+
+def embed_tags(table: pd.DataFrame, clip, tokenizer, templates: Mapping[str, str]) -> tuple[Vocabulary, dict]:
+    """The tag vocabulary and the CLIP text embedding of each tag's prompt, per tag type.
+
+    Returns
+    -------
+    vocabulary : Vocabulary
+    tags : dict
+        Tag type -> (n_tags, D) L2-normalised embeddings of ``vocabulary.tags[type]``
+        written into ``templates[type]``.
+    """
+    missing = [kind for kind in TAG_TYPES if kind not in templates or "{}" not in templates[kind]]
+    if missing:
+        raise ValueError(f"CAT templates: tag type(s) {', '.join(missing)} need a prompt with one '{{}}' for the tag")
     vocabulary = Vocabulary.from_table(table)
     tags = {kind: encode_text(clip, tokenizer, [templates[kind].format(tag) for tag in vocabulary.tags[kind]]).numpy()
             for kind in TAG_TYPES}  # fmt: skip
-    images = encode_images(clip, preprocess, list(image_files), batch_size, label="CAT judge")
-    return clip_judgement(images, tags, vocabulary, dict(top_k))
+    return vocabulary, tags
 
 
 def write_verdicts(judgement: Judgement, out_file: str | Path) -> None:

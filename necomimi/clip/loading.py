@@ -46,16 +46,21 @@ def load_clip(model: str, pretrained: str | Path, model_config: str | Path | Non
 
 @torch.no_grad()
 def encode_text(clip, tokenizer, texts: list[str], batch_size: int = 256) -> torch.Tensor:
-    """L2-normalised text embeddings, float32."""
-    out = [clip.encode_text(tokenizer(texts[i : i + batch_size])) for i in range(0, len(texts), batch_size)]
+    """L2-normalised text embeddings, float32, on the CPU (computed on the model's device)."""
+    device = next(clip.parameters()).device
+    out = [clip.encode_text(tokenizer(texts[i : i + batch_size]).to(device)).cpu() for i in range(0, len(texts), batch_size)]
     return torch.nn.functional.normalize(torch.cat(out).float(), dim=-1)
 
 
 @torch.no_grad()
 def encode_images(clip, preprocess, paths: list[Path], batch_size: int = 64, label: str = "CLIP images") -> np.ndarray:
-    """L2-normalised image embeddings of image files, float32, through ``preprocess``."""
+    """L2-normalised image embeddings of image files, float32, through ``preprocess``.
+
+    Computed on the model's device; returned on the CPU.
+    """
+    device = next(clip.parameters()).device
     out = []
     for start in tqdm(range(0, len(paths), batch_size), desc=label, unit="batch"):
         batch = torch.stack([preprocess(Image.open(p).convert("RGB")) for p in paths[start : start + batch_size]])
-        out.append(torch.nn.functional.normalize(clip.encode_image(batch).float(), dim=-1))
+        out.append(torch.nn.functional.normalize(clip.encode_image(batch.to(device)).float().cpu(), dim=-1))
     return torch.cat(out).numpy()

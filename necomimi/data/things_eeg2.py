@@ -119,6 +119,13 @@ def list_images(image_dir: str | Path, partition: str) -> tuple[list[str], list[
     return concepts, files
 
 
+def image_paths(image_dir: str | Path, partition: str) -> list[Path]:
+    """Path of every image of a partition, in condition order (see :func:`list_images`)."""
+    concepts, files = list_images(image_dir, partition)
+    folder = Path(image_dir) / {"training": TRAINING_IMAGES_DIR, "test": TEST_IMAGES_DIR}[partition]
+    return [folder / concept / name for concept, name in zip(concepts, files, strict=True)]
+
+
 def text_prompt(concept_folder: str) -> str:
     """The reference's caption of a concept: ``"This picture is <name>"`` (SPEC.md 1.3).
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
 from necomimi.clip.targets import read_targets
 from necomimi.evaluation.kway import kway_accuracy, kway_accuracy_monte_carlo
-from necomimi.evaluation.perturbation import perturb_channels
-from necomimi.training.loop import embed, load_encoder
 from necomimi.utils.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -24,20 +21,21 @@ TOP5_KS = (50, 100, 200)
 
 def evaluate_retrieval(
     *,
+    features_file: str | Path,
     model_file: str | Path,
-    test_file: str | Path,
     targets_file: str | Path,
     out_file: str | Path,
     condition: str,
-    channels: list[str],
     labels: dict,
     monte_carlo_draws: int,
     seed: int,
 ) -> None:
     """Write k-way top-1/top-5 accuracies of one encoder on one subject's test set.
 
-    The test EEG is the repetition average (SPEC.md 1.3); ``channels`` of it are
-    replaced by noise first for a perturbed condition (empty for ``original``). The
+    The EEG side is the condition's test features
+    (:func:`necomimi.generation.features.extract_features`: the encoder's outputs on
+    the repetition-averaged test EEG, SPEC.md 1.3, with the condition's channels
+    replaced by noise), the very tensors the one-stage images are rendered from. The
     candidates are the test images' CLIP embeddings; similarities are cosines. Each
     row holds the exact expected accuracy over distractor draws and a seeded Monte
     Carlo estimate with its standard error; ``k`` is capped at the number of test
@@ -45,34 +43,38 @@ def evaluate_retrieval(
 
     Parameters
     ----------
-    model_file, test_file, targets_file : path
-        ``model.pt``, the subject's ``eeg_test.npy`` and the CLIP targets.
+    features_file : path
+        The condition's ``eeg_test.pt`` (one row per test image).
+    model_file : path
+        The encoder's ``model.pt``: its epoch-selection label goes into every row.
+    targets_file : path
+        The CLIP targets.
     out_file : path
         Tidy CSV to write.
     condition : str
         Condition name, written in every row.
-    channels : list of str
-        Channels perturbed in this condition.
     labels : dict
         Columns identifying the run (encoder, protocol, subject, seed).
     monte_carlo_draws : int
         Draws of the Monte Carlo check.
     seed : int
-        Seeds the perturbation noise and the Monte Carlo draws.
+        Seeds the Monte Carlo draws.
     """
-    model, checkpoint = load_encoder(model_file)
-    eeg = np.load(test_file, mmap_mode="r").mean(axis=1, dtype=np.float32)
-    if channels:
-        eeg = perturb_channels(eeg, channels, np.random.default_rng([seed, 11]))
+    from necomimi.generation.features import load_features
+
+    selection = torch.load(model_file, map_location="cpu", weights_only=True)["selection"]
+    features = load_features(features_file)
     images = torch.from_numpy(read_targets(targets_file, "test").image)
-    similarity = (torch.nn.functional.normalize(embed(model, eeg), dim=-1) @ images.T).numpy()
+    if len(features) != len(images):
+        raise ValueError(f"{features_file}: {len(features)} test features for {len(images)} test images in {targets_file}")
+    similarity = (torch.nn.functional.normalize(features, dim=-1) @ images.T).numpy()
     n = len(images)
     settings = sorted({(min(k, n), 1) for k in TOP1_KS} | {(min(k, n), 5) for k in TOP5_KS if min(k, n) >= 5})
     rows = []
     for k, top in settings:
         exact = kway_accuracy(similarity, k, top)
         estimate, error = kway_accuracy_monte_carlo(similarity, k, top, n_draws=monte_carlo_draws, seed=seed)
-        rows.append({**labels, "condition": condition, "selection": checkpoint["selection"],
+        rows.append({**labels, "condition": condition, "selection": selection,
                      "k": k, "top": top, "accuracy": exact, "mc_accuracy": estimate,
                      "mc_stderr": error})  # fmt: skip
         logger.info("%s k=%d top-%d: %.4f (Monte Carlo %.4f +- %.4f)", condition, k, top, exact, estimate, error)

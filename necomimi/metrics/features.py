@@ -37,6 +37,27 @@ def two_way_identification(generated: np.ndarray, ground_truth: np.ndarray) -> f
     return float(wins.sum() / (n * (n - 1)))
 
 
+def correlation_distance(generated: np.ndarray, ground_truth: np.ndarray) -> float:
+    """Mean correlation distance of each generated image to its own ground truth.
+
+    ``1 - r`` of the feature vectors of image ``i`` and ground truth ``i`` (Pearson
+    ``r``), averaged over images: MindEye's EffNet-B and SwAV metrics (PAPER.md 2.1),
+    lower is better, 0 for identical features.
+
+    Parameters
+    ----------
+    generated, ground_truth : numpy.ndarray
+        (n, d) features, n >= 1, d >= 2.
+    """
+    generated, ground_truth = np.asarray(generated, float), np.asarray(ground_truth, float)
+    if generated.shape != ground_truth.shape or generated.ndim != 2 or generated.shape[1] < 2:
+        raise ValueError(f"expected two (n, d) feature arrays of the same shape with d >= 2, got {generated.shape} and {ground_truth.shape}")
+    a = generated - generated.mean(axis=1, keepdims=True)
+    b = ground_truth - ground_truth.mean(axis=1, keepdims=True)
+    r = (a * b).sum(axis=1) / np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
+    return float(np.mean(1 - r))
+
+
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two sets of features (the FID formula).
 

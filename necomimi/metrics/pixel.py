@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from skimage import io
 from skimage.color import rgb2gray, rgba2rgb
@@ -34,10 +35,14 @@ def _as_array(image: ImageLike, as_gray: bool) -> np.ndarray:
     return array
 
 
-def _ssim_input(image: ImageLike) -> np.ndarray:
-    """Grayscale luminance as 8 bits, resized to 256 x 256 with anti-aliasing, in [0, 1]."""
+def ssim_input(image: ImageLike) -> np.ndarray:
+    """What SSIM compares: 8-bit grayscale luminance resized to 256 x 256 with anti-aliasing, in [0, 1]."""
     gray = img_as_ubyte(_as_array(image, as_gray=True))
     return np.clip(resize(gray, (SSIM_SIZE, SSIM_SIZE), anti_aliasing=True), 0, 1)
+
+
+def _ssim_of_inputs(generated: np.ndarray, ground_truth: np.ndarray) -> float:
+    return float(structural_similarity(generated, ground_truth, data_range=1.0))
 
 
 def ssim(generated: ImageLike, ground_truth: ImageLike) -> float:
@@ -58,17 +63,34 @@ def ssim(generated: ImageLike, ground_truth: ImageLike) -> float:
     float
         SSIM in [-1, 1]; 1 for identical images.
     """
-    return float(structural_similarity(_ssim_input(generated), _ssim_input(ground_truth), data_range=1.0))
+    return _ssim_of_inputs(ssim_input(generated), ssim_input(ground_truth))
 
 
-def _rgb(image: ImageLike, size: int) -> np.ndarray:
+def pixcorr_input(image: ImageLike, size: int = PIXCORR_SIZE) -> np.ndarray:
+    """What PixCorr compares: RGB in [0, 1] resized to ``size`` x ``size``, flattened.
+
+    Resized bilinearly with anti-aliasing as torchvision's ``Resize`` does on tensors
+    (MindEye's and ATM's evaluation code resize with it).
+    """
     array = _as_array(image, as_gray=False)
     if array.ndim == 2:
         array = np.stack([array] * 3, axis=-1)
     elif array.shape[-1] == 4:
         array = rgba2rgb(array)
-    array = array.astype(np.float64) / 255.0 if array.dtype == np.uint8 else array.astype(np.float64)
-    return resize(array, (size, size), order=1, anti_aliasing=True)
+    array = array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array.astype(np.float32)
+    tensor = torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None]
+    resized = torch.nn.functional.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False,
+                                              antialias=True)  # fmt: skip
+    return resized.numpy().ravel()
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two flattened images (float64 sums); NaN if either is constant."""
+    a, b = a - a.mean(dtype=np.float64), b - b.mean(dtype=np.float64)
+    norm = np.sqrt(np.dot(a, a) * np.dot(b, b))
+    if norm < 1e-6 * a.size:  # resizing leaves rounding noise on a constant image
+        return float("nan")
+    return float(np.dot(a, b) / norm)
 
 
 def pixcorr(generated: ImageLike, ground_truth: ImageLike, size: int = PIXCORR_SIZE) -> float:
@@ -76,14 +98,45 @@ def pixcorr(generated: ImageLike, ground_truth: ImageLike, size: int = PIXCORR_S
 
     The low-level metric of MindEye (Scotti et al., NeurIPS 2023) and ATM (PAPER.md
     2.1): both images as RGB in [0, 1], resized bilinearly to ``size`` x ``size``
-    (425), flattened, correlated.
+    (425; :func:`pixcorr_input`), flattened, correlated.
 
     Returns
     -------
     float
         Pearson r in [-1, 1]; NaN if either image is constant.
     """
-    a, b = _rgb(generated, size).ravel(), _rgb(ground_truth, size).ravel()
-    if a.std() < 1e-12 or b.std() < 1e-12:  # resizing leaves rounding noise on a constant image
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
+    return _correlation(pixcorr_input(generated, size), pixcorr_input(ground_truth, size))
+
+
+class PixelReference:
+    """Ground-truth images prepared once, to score many sets of generated images.
+
+    Scores equal :func:`ssim` and :func:`pixcorr` on each pair; each ground-truth image
+    is read and resized once instead of once per set.
+
+    Parameters
+    ----------
+    ground_truth : list of path, PIL.Image.Image or numpy.ndarray
+        Image ``i`` is the ground truth of generated image ``i``.
+    """
+
+    def __init__(self, ground_truth: list[ImageLike]):
+        self._ssim = [ssim_input(image) for image in ground_truth]
+        self._pixcorr = [pixcorr_input(image) for image in ground_truth]
+
+    def __len__(self) -> int:
+        return len(self._ssim)
+
+    def _check(self, generated: list[ImageLike]) -> None:
+        if len(generated) != len(self):
+            raise ValueError(f"{len(generated)} generated images for {len(self)} ground-truth images")
+
+    def ssim(self, generated: list[ImageLike]) -> np.ndarray:
+        """(n,) SSIM of generated image ``i`` to ground truth ``i``."""
+        self._check(generated)
+        return np.array([_ssim_of_inputs(ssim_input(g), t) for g, t in zip(generated, self._ssim, strict=True)])
+
+    def pixcorr(self, generated: list[ImageLike]) -> np.ndarray:
+        """(n,) PixCorr of generated image ``i`` to ground truth ``i``."""
+        self._check(generated)
+        return np.array([_correlation(pixcorr_input(g), t) for g, t in zip(generated, self._pixcorr, strict=True)])

@@ -74,6 +74,8 @@ def test_unknown_nested_key_is_named_with_its_section(demo):
         ("generation", "height", 500, "generation.height"),
         ("generation", "modes", ["three_stage"], "generation.modes[0]"),
         ("generation", "modes", [], "generation.modes"),
+        ("metrics", "batch_size", 0, "metrics.batch_size"),
+        ("cat", "top_k", {"broad_1": 0, "broad_2": 1, "specific": 1, "concept": 1, "background": 1}, "cat.top_k.broad_1"),
     ],
 )
 def test_wrong_type_or_range_is_refused_naming_the_key(demo, section, key, value, named):
@@ -124,6 +126,20 @@ def test_real_data_needs_local_decoder_weights_and_the_demo_builds_its_own(demo)
     del demo["generation"]["sdxl_turbo"]
     del demo["demo_decoder"]
     assert "'demo_decoder' is a required property" in _refused(demo)
+
+
+def test_metric_weights_and_cat_judge_are_checked(demo):
+    demo["metrics"]["weights"]["vgg"] = "/w/vgg.pth"
+    assert "unknown key 'metrics.weights.vgg'" in _refused(demo)
+    del demo["metrics"]["weights"]["vgg"]
+    demo["cat"]["templates"]["concept"] = "a photo"
+    assert "'cat.templates.concept'" in _refused(demo)
+    demo["cat"]["templates"]["concept"] = "a photo of {}"
+    demo["cat"]["tag_table"] = "/t/tags.csv"  # the demo's table comes from its generator
+    assert "'cat.tag_table' is not allowed" in _refused(demo)
+    real = _as_real_data(copy.deepcopy(demo))
+    real["metrics"]["weights"]["alexnet"] = "/w/alexnet-owt-7be5be79.pth"
+    check_config(real, SCHEMA)
 
 
 def test_synthetic_data_takes_no_paths(demo):

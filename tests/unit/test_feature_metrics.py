@@ -36,3 +36,19 @@ def test_frechet_distance_of_gaussians():
     assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-6)
     with pytest.raises(ValueError, match="same d"):
         frechet_distance(a, a[:, :2])
+
+
+def test_correlation_distance_matches_scipy_per_image():
+    from scipy.spatial import distance
+
+    from necomimi.metrics import correlation_distance
+
+    rng = np.random.default_rng(1)
+    truth = rng.standard_normal((5, 40))
+    generated = truth + rng.standard_normal(truth.shape)
+    expected = np.mean([distance.correlation(g, t) for g, t in zip(generated, truth, strict=True)])
+    assert correlation_distance(generated, truth) == pytest.approx(expected)
+    assert correlation_distance(truth, truth) == pytest.approx(0.0, abs=1e-12)
+    assert correlation_distance(-truth, truth) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="same shape"):
+        correlation_distance(truth[:2], truth)

@@ -19,7 +19,7 @@ from necomimi.utils.hashing import file_sha256
 from tests.conftest import unit_rows, write_targets
 
 DIM, N_TEST, SIZE = 12, 3, 32
-RUN = {"protocol": "intra", "encoder": "nice", "subject": "01", "seed": 0, "condition": "original"}
+RUN = {"protocol": "intra", "encoder": "nice", "subject": "01", "seed": 0}
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,17 @@ def inputs(tmp_path_factory, tiny_decoder):
     return root
 
 
-def _generate(inputs, tiny_decoder, out, modes=MODES):
+def _generate(inputs, tiny_decoder, out, modes=MODES, batch_size=1, conditions=("original",)):
     sdxl, ip_adapter = tiny_decoder
     generate_images(
-        targets_file=inputs / "targets.h5", features_file=inputs / "eeg_test.pt", prior_file=inputs / "prior.pt",
-        weights_record=inputs / "weights.json", out_dirs={mode: out / mode for mode in modes}, run=RUN, seed=42,
+        targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json",
+        conditions={condition: {"features": inputs / "eeg_test.pt", "prior": inputs / "prior.pt",
+                                "out_dirs": {mode: out / condition / mode for mode in modes}}
+                    for condition in conditions},
+        run=RUN, seed=42,
         decoder={"sdxl_turbo": str(sdxl), "ip_adapter": str(ip_adapter), "variant": None, "ip_adapter_scale": 1.0,
-                 "num_inference_steps": 2, "guidance_scale": 0.0, "height": SIZE, "width": SIZE, "batch_size": 2},
+                 "num_inference_steps": 2, "guidance_scale": 0.0, "height": SIZE, "width": SIZE,
+                 "batch_size": batch_size},
         prior_sampling={"num_inference_steps": 5, "guidance_scale": 5.0}, device="cpu",
     )  # fmt: skip
 
@@ -50,8 +54,15 @@ def _generate(inputs, tiny_decoder, out, modes=MODES):
 @pytest.fixture(scope="module")
 def generated(inputs, tiny_decoder, tmp_path_factory):
     out = tmp_path_factory.mktemp("generated")
-    _generate(inputs, tiny_decoder, out)
-    return out
+    _generate(inputs, tiny_decoder, out, conditions=("original", "perturbed_visual"))
+    return out / "original"
+
+
+def test_gt_images_are_rendered_once_and_written_into_every_condition(generated):
+    other = generated.parent / "perturbed_visual"
+    for path in (generated / "gt").glob("*.png"):
+        assert (other / "gt" / path.name).read_bytes() == path.read_bytes()
+    assert json.loads((other / "gt" / SIDECAR).read_text())["run"] == {**RUN, "condition": "perturbed_visual"}
 
 
 def test_each_mode_folder_holds_named_images_embeddings_and_a_sidecar(generated, inputs):
@@ -63,7 +74,7 @@ def test_each_mode_folder_holds_named_images_embeddings_and_a_sidecar(generated,
         embeddings = torch.load(folder / EMBEDDINGS, weights_only=True)
         assert embeddings.shape == (N_TEST, DIM)
         sidecar = json.loads((folder / SIDECAR).read_text())
-        assert sidecar["mode"] == mode and sidecar["run"] == RUN and sidecar["seed"] == 42
+        assert sidecar["mode"] == mode and sidecar["run"] == {**RUN, "condition": "original"} and sidecar["seed"] == 42
         assert sidecar["device"] == "cpu" and sidecar["dtype"] == "float32" and sidecar["batch_size"] == 1
         assert sidecar["sha256"]["ip_adapter"] == json.loads((inputs / "weights.json").read_text())["ip_adapter"]
         assert sidecar["sha256"]["features"] == file_sha256(inputs / "eeg_test.pt")
@@ -85,7 +96,7 @@ def test_each_mode_folder_holds_named_images_embeddings_and_a_sidecar(generated,
 def test_same_inputs_give_byte_identical_images(generated, inputs, tiny_decoder, tmp_path):
     _generate(inputs, tiny_decoder, tmp_path, modes=("two_stage",))
     for path in (generated / "two_stage").glob("*.png"):
-        assert (tmp_path / "two_stage" / path.name).read_bytes() == path.read_bytes(), path.name
+        assert (tmp_path / "original" / "two_stage" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_any_image_regenerates_alone_identically(generated, tmp_path, monkeypatch, capsys):
@@ -97,13 +108,10 @@ def test_any_image_regenerates_alone_identically(generated, tmp_path, monkeypatc
     assert "identical to the recorded image 1" in capsys.readouterr().out
 
 
-def test_batched_images_regenerate_within_their_batch(inputs, tiny_decoder, tmp_path, monkeypatch):
-    """On CUDA images are rendered in batches; regeneration renders the same batch."""
-    import necomimi.generation.images as images
-
-    monkeypatch.setattr(images, "render_batch_size", lambda device, configured: configured)
-    _generate(inputs, tiny_decoder, tmp_path, modes=("one_stage",))
-    folder = tmp_path / "one_stage"
+def test_batched_images_regenerate_within_their_batch(inputs, tiny_decoder, tmp_path):
+    """Images are rendered in batches; regeneration renders the same batch."""
+    _generate(inputs, tiny_decoder, tmp_path, modes=("one_stage",), batch_size=2)
+    folder = tmp_path / "original" / "one_stage"
     assert json.loads((folder / SIDECAR).read_text())["batch_size"] == 2
     for index in (1, 2):  # the second of the batch (0, 1), and the last image alone
         out, identical = regenerate_image(folder, index, tmp_path / f"{index}.png")
@@ -141,9 +149,16 @@ def test_bad_requests_are_refused_clearly(generated, inputs, tiny_decoder, tmp_p
         regenerate_image(moved, 0, tmp_path / "x.png")
     torch.save(torch.zeros(N_TEST + 1, DIM), tmp_path / "eeg_test.pt")
     with pytest.raises(ValueError, match=r"eeg_test.pt: 4 test features for 3 test images"):
-        generate_images(targets_file=inputs / "targets.h5", features_file=tmp_path / "eeg_test.pt", prior_file=None,
-                        weights_record=inputs / "weights.json", out_dirs={"gt": tmp_path / "gt"}, run=RUN, seed=0,
-                        decoder={}, prior_sampling={})  # fmt: skip
+        generate_images(targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json",
+                        conditions={"original": {"features": tmp_path / "eeg_test.pt", "prior": None,
+                                                 "out_dirs": {"gt": tmp_path / "gt"}}},
+                        run=RUN, seed=0, decoder=dict(zip(("sdxl_turbo", "ip_adapter"), map(str, tiny_decoder)))
+                        | {"variant": None, "ip_adapter_scale": 1.0, "batch_size": 1}, prior_sampling={})  # fmt: skip
+    with pytest.raises(ValueError, match="condition original: mode two_stage needs a prior file"):
+        generate_images(targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json",
+                        conditions={"original": {"features": tmp_path / "eeg_test.pt", "prior": None,
+                                                 "out_dirs": {"two_stage": tmp_path / "x"}}},
+                        run=RUN, seed=0, decoder={}, prior_sampling={})  # fmt: skip
 
 
 def test_file_names_carry_the_test_index_and_concept():

@@ -57,3 +57,29 @@ def test_tables_are_written_and_test_selection_is_labelled(tmp_path):
     second = out["t2.md"].read_text()
     assert "20-way top-5" in second
     assert out["fig.png"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_retrieval_scores_the_test_features_against_the_test_images(tmp_path):
+    import torch
+
+    from necomimi.evaluation.retrieval import evaluate_retrieval
+    from tests.conftest import unit_rows, write_targets
+
+    rng = np.random.default_rng(0)
+    train, test = unit_rows(rng, 6, 8), unit_rows(rng, 10, 8)
+    write_targets(tmp_path / "targets.h5", train, test)
+    torch.save({"selection": "validation"}, tmp_path / "model.pt")
+    kwargs = {"model_file": tmp_path / "model.pt", "targets_file": tmp_path / "targets.h5", "condition": "original",
+              "labels": {"encoder": "nice", "subject": "01"}, "monte_carlo_draws": 50, "seed": 0}  # fmt: skip
+    torch.save(torch.from_numpy(test) * 3.0, tmp_path / "perfect.pt")  # scale does not matter: cosines
+    evaluate_retrieval(features_file=tmp_path / "perfect.pt", out_file=tmp_path / "perfect.csv", **kwargs)
+    perfect = pd.read_csv(tmp_path / "perfect.csv")
+    assert (perfect["accuracy"] == 1.0).all() and set(perfect["k"]) == {2, 4, 10}
+    assert set(perfect["selection"]) == {"validation"} and set(perfect["encoder"]) == {"nice"}
+    torch.save(torch.from_numpy(test[::-1].copy()), tmp_path / "wrong.pt")  # every feature of another image
+    evaluate_retrieval(features_file=tmp_path / "wrong.pt", out_file=tmp_path / "wrong.csv", **kwargs)
+    wrong = pd.read_csv(tmp_path / "wrong.csv").set_index(["k", "top"])
+    assert wrong.loc[(10, 1), "accuracy"] == 0.0
+    torch.save(torch.zeros(9, 8), tmp_path / "short.pt")
+    with pytest.raises(ValueError, match=r"short.pt: 9 test features for 10 test images"):
+        evaluate_retrieval(features_file=tmp_path / "short.pt", out_file=tmp_path / "x.csv", **kwargs)

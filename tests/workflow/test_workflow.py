@@ -161,6 +161,54 @@ def _check_generation(root: Path) -> None:
     assert (root / "again.png").read_bytes() == next((root / folder).glob("005_*.png")).read_bytes()
 
 
+def _check_image_tables(root: Path) -> None:
+    """The study's last stage: image metrics, the CAT score and their tables."""
+    results = root / "results"
+    cat = pd.read_csv(results / "cat_scores.csv")
+    assert list(cat.columns[:5]) == ["protocol", "encoder", "condition", "mode", "judge"]
+    assert {"sub-01", "sub-02", "mean", "ci95", "n_points", "ceiling", "chance"} <= set(cat.columns)
+    assert len(cat) == 5 * 2 * 3 and set(cat["judge"]) == {"clip"} and (cat["n_points"] == 100).all()
+    # The CLIP judge reads the ground-truth images well above its chance level, so the
+    # generated images' scores can be read (the demo's untrained decoder scores near chance).
+    assert (cat["ceiling"] >= 2 * cat["chance"]).all() and (cat["ceiling"] >= 60).all(), cat[["ceiling", "chance"]]
+    metrics = pd.read_csv(results / "image_metrics.csv", dtype={"subject": str})
+    computed = metrics[metrics["computed"]]
+    assert set(computed["metric"]) == {"ssim", "pixcorr", "clip_2way", "fid_clip"}
+    assert len(computed) == 4 * 5 * 2 * 2 * 3 and computed["value"].notna().all()
+    assert computed[computed["metric"] == "ssim"]["value"].between(-1, 1).all()
+    missing = metrics[~metrics["computed"]]
+    assert set(missing["metric"]) == {"fid", "alexnet_2", "alexnet_5", "inception_2way", "effnet_2way",
+                                      "effnet_distance", "swav_distance"}  # fmt: skip
+    assert missing["note"].str.startswith("not computed: metrics.weights.").all()
+    tables = results / "tables"
+    assert "| NERV Two-Stage |" in (tables / "cat_table3.md").read_text()
+    assert "Ceiling" in (tables / "cat_table3.md").read_text()
+    fid = (tables / "fid_table4.md").read_text()
+    assert "not computed" in fid and "FID-CLIP" in fid
+    assert "| NERV One-Stage |" in (tables / "ssim_table5.md").read_text()
+    assert "n/c" in (tables / "reconstruction_metrics.md").read_text()
+    for subject in ("01", "02"):
+        assert (results / "figures" / "images" / "intra" / "nerv" / f"sub-{subject}" / "seed-0.png").stat().st_size > 0
+    verdicts = pd.read_csv(root / "results/cat/intra/nerv/sub-01/seed-0/perturbed_visual/two_stage.csv")
+    assert list(verdicts.columns) == ["index", "tag_type", "match"] and len(verdicts) == 100
+
+
+@pytest.mark.workflow
+def test_human_ratings_join_the_image_scores_where_given(tmp_path):
+    ratings = tmp_path / "ratings" / "intra" / "nice" / "sub-01" / "seed-0" / "original" / "two_stage.csv"
+    ratings.parent.mkdir(parents=True)
+    ratings.write_text("index,tag_type,match\n")
+    config = yaml.safe_load(DEMO_CONFIG.read_text())
+    config["cat"]["human_ratings"] = str(tmp_path / "ratings")
+    (tmp_path / "rated.yaml").write_text(yaml.safe_dump(config))
+    target = "results/metrics/intra/nice/sub-01/seed-0/image_metrics.csv"
+    result = snakemake("-n", "-p", target, "--configfile", str(tmp_path / "rated.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert str(ratings) in result.stdout
+    plain = snakemake("-n", target, "--configfile", str(DEMO_CONFIG), cwd=tmp_path)
+    assert plain.returncode == 0 and str(ratings) not in plain.stdout
+
+
 @pytest.mark.workflow
 def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
     run = snakemake("--configfile", str(DEMO_CONFIG), "--cores", "2", cwd=tmp_path)
@@ -198,6 +246,7 @@ def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
         assert "| nerv |" in (tmp_path / "results" / "tables" / table).read_text()
 
     _check_generation(tmp_path)
+    _check_image_tables(tmp_path)
 
     again = snakemake("--configfile", str(DEMO_CONFIG), "--cores", "2", cwd=tmp_path)
     assert again.returncode == 0

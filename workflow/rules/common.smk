@@ -20,8 +20,33 @@ DEMO_DECODER = {
 }
 GENERATION = config["generation"]
 MODES = GENERATION["modes"]
-#: The run folder of one (protocol, encoder, subject, seed, condition) below each stage.
-RUN_CONDITION = "{protocol}/{encoder}/sub-{subject}/seed-{seed}/{condition}"
+CONDITIONS = list(config["conditions"])
+#: The folder of one run (protocol, encoder, subject, seed) below each stage. A job
+#: of the evaluation and generation stages handles every condition of one run: one
+#: process start (4-9 s of imports on a CPU) instead of one per condition.
+RUN = "{protocol}/{encoder}/sub-{subject}/seed-{seed}"
+#: The log and benchmark name of one run.
+RUN_NAME = "{protocol}_{encoder}_sub-{subject}_seed-{seed}"
+
+
+def for_conditions(pattern):
+    """One path per condition (in config order) from a pattern with ``{condition}``.
+
+    The run's wildcards (``{encoder}`` ...) stay for Snakemake to fill.
+    """
+    return [pattern.replace("{condition}", condition) for condition in CONDITIONS]
+
+
+#: Every (condition, mode) group of one run's generated images.
+IMAGE_GROUPS = [[condition, mode] for condition in CONDITIONS for mode in MODES]
+#: Feature network -> local weights file, or None (its metrics are not computed).
+METRIC_WEIGHTS = {name: path for name, path in config["metrics"]["weights"].items()}
+if SYNTHETIC:
+    TAG_TABLE = "resources/synthetic/concept_tags.csv"
+else:
+    from necomimi.data.things_eeg2 import CAT_TAGS_FILE
+
+    TAG_TABLE = config["cat"].get("tag_table", str(CAT_TAGS_FILE))
 
 
 def synthetic_spec():
@@ -125,15 +150,30 @@ RUNS = [
 ]
 
 
+def run_files(pattern):
+    """``pattern`` (run wildcards, optionally ``{condition}``) for every run (and condition)."""
+    patterns = for_conditions(pattern) if "{condition}" in pattern else [pattern]
+    return [path.format(**run) for run in RUNS for path in patterns]
+
+
+def cat_judge():
+    """Prompts and top-k of the CAT score's CLIP judge."""
+    return {key: config["cat"][key] for key in ("templates", "top_k")}
+
+
+def ratings_files(wildcards):
+    """Human ratings of one run's image groups that exist: "condition/mode" -> CSV."""
+    root = config["cat"].get("human_ratings")
+    if not root:
+        return {}
+    run = RUN.format(**wildcards)
+    paths = {f"{condition}/{mode}": f"{root}/{run}/{condition}/{mode}.csv" for condition, mode in IMAGE_GROUPS}
+    return {group: path for group, path in paths.items() if os.path.isfile(path)}
+
+
 def retrieval_files():
     """Per-run retrieval CSVs of every encoder, subject, seed and condition."""
-    return [
-        "results/retrieval/{protocol}/{encoder}/sub-{subject}/seed-{seed}/{condition}.csv".format(
-            **run, condition=condition
-        )
-        for run in RUNS
-        for condition in config["conditions"]
-    ]
+    return run_files(f"results/retrieval/{RUN}/{{condition}}.csv")
 
 
 def history_files():
@@ -144,27 +184,29 @@ def history_files():
     ]
 
 
+def run_image_folders(run):
+    """One run's folders of generated images: condition -> mode -> folder."""
+    return {c: {m: f"results/images/{RUN}/{c}/{m}".format(**run) for m in MODES} for c in CONDITIONS}
+
+
 def image_folders():
     """Every mode folder of generated images: per run, condition and mode."""
-    return [
-        f"results/images/{RUN_CONDITION}/{{mode}}".format(**run, condition=condition, mode=mode)
-        for run in RUNS
-        for condition in config["conditions"]
-        for mode in MODES
-    ]
+    return [folder for run in RUNS for modes in run_image_folders(run).values() for folder in modes.values()]
+
+
+#: The retrieval half of the study (the paper's Tables 1 and 2).
+RETRIEVAL_OUTPUTS = [
+    "results/retrieval.csv",
+    "results/tables/retrieval_table1.md",
+    "results/tables/retrieval_table2.md",
+    "results/figures/selection_accuracy.png",
+]
 
 
 def final_outputs():
-    """What the default target builds: the furthest stage the workflow has so far.
+    """What the default target builds: the whole study.
 
-    Until the study is complete these are the retrieval tables (the paper's Tables 1
-    and 2) with their inputs, and the generated images of every run, condition and
-    mode.
+    ``results/cat_scores.csv`` alone does too: its rule waits for the retrieval
+    tables, so ``snakemake results/cat_scores.csv`` regenerates everything.
     """
-    return [
-        "results/retrieval.csv",
-        "results/tables/retrieval_table1.md",
-        "results/tables/retrieval_table2.md",
-        "results/figures/selection_accuracy.png",
-        *image_folders(),
-    ]
+    return [*RETRIEVAL_OUTPUTS, "results/cat_scores.csv"]

@@ -1,0 +1,90 @@
+# Image metrics and the CAT score of every run's generated images (one job per run,
+# every condition and mode), the CAT judge's ceiling, then the study's image tables.
+
+
+rule judge_ground_truth:
+    input:
+        clip_files,
+        metadata=f"{IMAGE_DIR}/image_metadata.npy",
+        tags=TAG_TABLE,
+    output:
+        scores="results/cat/ground_truth.csv",
+        verdicts="results/cat/ground_truth_verdicts.csv",
+    params:
+        image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
+        clip=clip_model(),
+        cat=cat_judge(),
+        batch_size=config["metrics"]["batch_size"],
+        device=config["device"],
+    log:
+        "logs/judge_ground_truth.log",
+    benchmark:
+        "benchmarks/judge_ground_truth.tsv"
+    conda:
+        "../../envs/necomimi.yaml"
+    script:
+        "../scripts/judge_ground_truth.py"
+
+
+rule score_images:
+    input:
+        clip_files,
+        folders=[f"results/images/{RUN}/{condition}/{mode}" for condition, mode in IMAGE_GROUPS],
+        metadata=f"{IMAGE_DIR}/image_metadata.npy",
+        tags=TAG_TABLE,
+        weights=[path for path in METRIC_WEIGHTS.values() if path],
+        ratings=lambda wildcards: list(ratings_files(wildcards).values()),
+    output:
+        metrics=f"results/metrics/{RUN}/image_metrics.csv",
+        cat=f"results/cat/{RUN}/cat_scores.csv",
+        verdicts=[f"results/cat/{RUN}/{condition}/{mode}.csv" for condition, mode in IMAGE_GROUPS],
+    params:
+        groups=IMAGE_GROUPS,
+        image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
+        ratings=ratings_files,
+        clip=clip_model(),
+        networks=METRIC_WEIGHTS,
+        cat=cat_judge(),
+        batch_size=config["metrics"]["batch_size"],
+        device=config["device"],
+    log:
+        f"logs/score_images/{RUN_NAME}.log",
+    benchmark:
+        f"benchmarks/score_images/{RUN_NAME}.tsv"
+    resources:
+        mem_mb=8000,
+    conda:
+        "../../envs/necomimi.yaml"
+    script:
+        "../scripts/score_images.py"
+
+
+rule tabulate_images:
+    input:
+        metrics=run_files(f"results/metrics/{RUN}/image_metrics.csv"),
+        cat=run_files(f"results/cat/{RUN}/cat_scores.csv"),
+        ceiling="results/cat/ground_truth.csv",
+        folders=image_folders(),
+        metadata=f"{IMAGE_DIR}/image_metadata.npy",
+        retrieval=RETRIEVAL_OUTPUTS,  # the study's final target waits for its first half
+    output:
+        metrics="results/image_metrics.csv",
+        cat="results/cat_scores.csv",
+        table3="results/tables/cat_table3.md",
+        table4="results/tables/fid_table4.md",
+        table5="results/tables/ssim_table5.md",
+        suite="results/tables/reconstruction_metrics.md",
+        cat_figure="results/figures/cat_scores.png",
+        grids=run_files(f"results/figures/images/{RUN}.png"),
+    params:
+        image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
+        runs=RUNS,
+        run_folders=[run_image_folders(run) for run in RUNS],
+        concepts=8,
+    log:
+        "logs/tabulate_images.log",
+    localrule: True
+    conda:
+        "../../envs/necomimi.yaml"
+    script:
+        "../scripts/tabulate_images.py"
