@@ -268,3 +268,43 @@ def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
     assert changed.returncode == 0, changed.stdout + changed.stderr
     assert "synthesize_images" in changed.stdout and "synthesize_subject" in changed.stdout
     assert "preprocess_subject" in changed.stdout
+
+
+def _job_resources(stdout: str) -> dict[str, set[str]]:
+    """Rule -> the distinct 'resources:' lines of its jobs in a dry run's output."""
+    rules, rule = {}, None
+    for line in stdout.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("resources:") and rule:
+            rules.setdefault(rule, set()).add(line.strip())
+    return rules
+
+
+@pytest.mark.parametrize(("device", "gpu_jobs"), [("cuda", 1), ("cpu", 0)])
+def test_gpu_stages_ask_for_a_gpu_only_where_the_device_is_cuda(tmp_path, device, gpu_jobs):
+    result = snakemake("-n", "--configfile", str(DEMO_CONFIG), "--config", f"device={device}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    resources = _job_resources(result.stdout)
+    for rule in ("extract_features", "train_prior", "generate_images", "score_images", "judge_ground_truth"):
+        assert all(f"gpu={gpu_jobs}" in line for line in resources[rule]), (rule, resources[rule])
+    for rule in ("train_encoder", "preprocess_subject", "tabulate_images"):
+        assert not any("gpu=1" in line for line in resources.get(rule, ())), rule
+    assert yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())["resources"] == {"gpu": 1}
+
+
+def test_slurm_profile_names_only_existing_rules_and_rules_name_no_site():
+    listed = snakemake("--list-rules", "--configfile", str(DEMO_CONFIG), cwd=REPO)
+    assert listed.returncode == 0, listed.stderr
+    rules = set(listed.stdout.split())
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["executor"] == "slurm" and profile["retries"] >= 1
+    assert set(profile["set-resources"]) <= rules, set(profile["set-resources"]) - rules
+    for rule in ("extract_features", "train_prior", "generate_images", "score_images"):
+        assert profile["set-resources"][rule]["gpu"] == 1
+    for path in (REPO / "workflow").rglob("*.smk"):
+        text = path.read_text()
+        assert not any(word in text for word in ("slurm_account", "slurm_partition", "constraint")), path
+    for line in (REPO / "profiles" / "slurm" / "config.yaml").read_text().splitlines():
+        if line.strip() and not line.strip().startswith("#") and not line.rstrip().endswith(":"):
+            assert "#" in line, f"uncommented profile entry: {line!r}"

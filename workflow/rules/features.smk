@@ -26,6 +26,7 @@ rule extract_features:
     benchmark:
         f"benchmarks/extract_features/{RUN_NAME}.tsv"
     resources:
+        gpu=GPU_JOB,
         mem_mb=8000,
     conda:
         "../../envs/necomimi.yaml"

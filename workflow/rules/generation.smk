@@ -20,6 +20,7 @@ rule train_prior:
     benchmark:
         f"benchmarks/train_prior/{RUN_NAME}.tsv"
     resources:
+        gpu=GPU_JOB,
         mem_mb=8000,
     conda:
         "../../envs/necomimi.yaml"
@@ -63,6 +64,7 @@ rule generate_images:
     benchmark:
         f"benchmarks/generate_images/{RUN_NAME}.tsv"
     resources:
+        gpu=GPU_JOB,
         mem_mb=16000,
     conda:
         "../../envs/necomimi.yaml"

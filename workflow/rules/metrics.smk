@@ -20,6 +20,8 @@ rule judge_ground_truth:
         "logs/judge_ground_truth.log",
     benchmark:
         "benchmarks/judge_ground_truth.tsv"
+    resources:
+        gpu=GPU_JOB,
     conda:
         "../../envs/necomimi.yaml"
     script:
@@ -52,6 +54,7 @@ rule score_images:
     benchmark:
         f"benchmarks/score_images/{RUN_NAME}.tsv"
     resources:
+        gpu=GPU_JOB,
         mem_mb=8000,
     conda:
         "../../envs/necomimi.yaml"
