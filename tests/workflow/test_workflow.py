@@ -308,3 +308,18 @@ def test_slurm_profile_names_only_existing_rules_and_rules_name_no_site():
     for line in (REPO / "profiles" / "slurm" / "config.yaml").read_text().splitlines():
         if line.strip() and not line.strip().startswith("#") and not line.rstrip().endswith(":"):
             assert "#" in line, f"uncommented profile entry: {line!r}"
+
+
+def test_reviewer_recipes_in_the_readme_run_as_written(tmp_path):
+    import shlex
+
+    text = (REPO / "README.md").read_text()
+    block = text.split("<!-- reviewer-recipes:", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line) for line in block.splitlines() if line.startswith("snakemake ")]
+    assert len(commands) >= 8
+    for command in commands:
+        args = command[1:]
+        if not any(arg in ("--summary", "--list-changes", "-n") for arg in args):
+            args = ["-n", *args]  # plan, do not run
+        result = snakemake(*args, "--configfile", str(DEMO_CONFIG), cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
