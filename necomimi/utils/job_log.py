@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import subprocess
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -20,11 +21,27 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def source_revision(path: str | Path = Path(necomimi.__file__).parent) -> str:
+    """The git commit of the checkout holding ``path``, or why there is none.
+
+    ``"<sha> (with uncommitted changes)"`` when tracked files differ from the commit;
+    ``"not a git checkout"`` for an installed package or a machine without git.
+    """
+    try:
+        sha = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"{sha} (with uncommitted changes)" if changed else sha
+
+
 def log_job(log_path: str | Path, params: Mapping | None = None) -> logging.Logger:
     """Log to ``log_path`` from now on and record what this job runs with.
 
-    The first lines name the necomimi, Python and key library versions and the job's
-    resolved parameters, so a log alone tells how a result was made.
+    The first lines name the necomimi, Python and key library versions, the git commit
+    of the necomimi source and the job's resolved parameters, so a log alone tells how
+    a result was made.
 
     Parameters
     ----------
@@ -44,6 +61,7 @@ def log_job(log_path: str | Path, params: Mapping | None = None) -> logging.Logg
     logger = logging.getLogger("necomimi")
     versions = ", ".join(f"{p} {_version(p)}" for p in _PROVENANCE_PACKAGES)
     logger.info("necomimi %s, Python %s, %s", necomimi.__version__, platform.python_version(), versions)
+    logger.info("necomimi source: git commit %s", source_revision())
     for key, value in params.items() if params is not None else ():
         logger.info("param %s = %r", key, value)
     return logger
