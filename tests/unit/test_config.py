@@ -192,3 +192,13 @@ def test_every_top_level_key_is_explained_in_config_readme():
     readme = (REPO / "config" / "README.md").read_text()
     missing = [key for key in load_schema(SCHEMA)["properties"] if f"`{key}`" not in readme]
     assert not missing
+
+
+def test_gpu_stages_ask_for_a_gpu_where_the_device_is_cuda(monkeypatch):
+    import necomimi.utils.gpus as gpus
+
+    assert gpus.job_gpus("cuda") == 1 and gpus.job_gpus("cuda:1") == 1 and gpus.job_gpus("cpu") == 0
+    monkeypatch.setattr(gpus.glob, "glob", lambda pattern: ["/dev/nvidia0"] if pattern == gpus.NVIDIA_DEVICE_FILES else [])
+    assert gpus.job_gpus("auto") == 1
+    monkeypatch.setattr(gpus.glob, "glob", lambda pattern: [])
+    assert gpus.job_gpus("auto") == 0

@@ -1,8 +1,7 @@
 # Config validation and the helpers every rule file uses.
-import glob
-
 import necomimi  # installs the CPU torchvision/torchaudio compatibility finder first
 from necomimi.config import check_config
+from necomimi.utils.gpus import job_gpus
 
 check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -23,18 +22,12 @@ DEMO_DECODER = {
 GENERATION = config["generation"]
 MODES = GENERATION["modes"]
 CONDITIONS = list(config["conditions"])
-
-
-def _nvidia_gpu_visible():
-    """Whether this machine shows an NVIDIA GPU (its device files), without importing torch."""
-    return bool(glob.glob("/dev/nvidia[0-9]*"))
-
-
 #: GPUs a job of a GPU stage (features, priors, images, scores) asks for: one where the
 #: config's device is CUDA (``auto`` on a machine with an NVIDIA GPU), else none. The
 #: default profile allows one GPU job at a time (``resources: gpu=1``); the SLURM profile
 #: sets its own requests.
-GPU_JOB = 1 if config["device"].startswith("cuda") or (config["device"] == "auto" and _nvidia_gpu_visible()) else 0
+GPU_JOB = job_gpus(config["device"])
+
 #: The folder of one run (protocol, encoder, subject, seed) below each stage. A job
 #: of the evaluation and generation stages handles every condition of one run: one
 #: process start (4-9 s of imports on a CPU) instead of one per condition.
