@@ -70,34 +70,39 @@ CAT_COLUMNS = [
 ]
 
 
-def folder_images(folder: str | Path, n_expected: int) -> list[Path]:
-    """The image files of a folder of generated images, in test order (from ``images.json``).
+def folder_images(folder: str | Path, ground_truth: list[Path]) -> list[Path]:
+    """The image files of a folder of generated images, image ``i`` of test concept ``i``.
+
+    Read from the folder's ``images.json``: its entries must be the indices
+    ``0 .. n - 1``, each of the concept whose ground truth is ``ground_truth[i]``.
 
     Raises
     ------
     FileNotFoundError, ValueError
-        If the sidecar or an image is missing, or the folder holds another number of
-        images than there are test images.
+        Naming the folder, if the sidecar or an image is missing or unreadable, the
+        folder holds another number of images than there are test images, or an image
+        is of another concept than its ground truth.
     """
     folder = Path(folder)
     sidecar = folder / "images.json"
     if not sidecar.is_file():
-        raise FileNotFoundError(
-            f"{sidecar}: missing; {folder} is not a folder of generated images"
-        )
-    entries = sorted(
-        json.loads(sidecar.read_text())["images"], key=lambda entry: entry["index"]
-    )
-    if len(entries) != n_expected:
-        raise ValueError(
-            f"{folder}: {len(entries)} generated images for {n_expected} ground-truth test images"
-        )
+        raise FileNotFoundError(f"{sidecar}: missing; {folder} is not a folder of generated images")
+    try:
+        entries = sorted(json.loads(sidecar.read_text())["images"], key=lambda entry: entry["index"])
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{sidecar}: not a sidecar of generated images ({type(error).__name__}: {error})") from error
+    if len(entries) != len(ground_truth):
+        raise ValueError(f"{folder}: {len(entries)} generated images for {len(ground_truth)} ground-truth test images")
+    for position, (entry, truth) in enumerate(zip(entries, ground_truth, strict=True)):
+        if entry["index"] != position or entry["concept"] != truth.parent.name:
+            raise ValueError(
+                f"{sidecar}: image {position} is index {entry['index']} of concept {entry['concept']!r}; "
+                f"expected index {position} of concept {truth.parent.name!r} ({truth})"
+            )
     files = [folder / entry["file"] for entry in entries]
     absent = [path for path in files if not path.is_file()]
     if absent:
-        raise FileNotFoundError(
-            f"{absent[0]}: listed in {sidecar} but missing ({len(absent)} missing)"
-        )
+        raise FileNotFoundError(f"{absent[0]}: listed in {sidecar} but missing ({len(absent)} missing)")
     return files
 
 
@@ -145,6 +150,16 @@ class _Spaces:
         }
 
 
+def _pixcorr_row(values: np.ndarray) -> dict:
+    """PixCorr averaged over the images; constant images (no correlation) are counted out."""
+    constant = int(np.isnan(values).sum())
+    row = {"metric": "pixcorr", "space": "pixels (RGB, 425 px)",
+           "value": float(np.nanmean(values)) if constant < len(values) else np.nan}  # fmt: skip
+    if constant:
+        row["note"] = f"{constant} constant image(s) left out of the mean"
+    return row
+
+
 def _metric_rows(generated: list[Path], pixels: PixelReference, features: dict, truth_features: dict,
                  spaces: _Spaces) -> list[dict]:  # fmt: skip
     """One row per metric for one group of generated images."""
@@ -153,8 +168,7 @@ def _metric_rows(generated: list[Path], pixels: PixelReference, features: dict, 
     rows = [
         {"metric": "ssim", "space": "pixels (grayscale, 256 px)",
          "value": float(np.mean(pixels.ssim(generated)))},
-        {"metric": "pixcorr", "space": "pixels (RGB, 425 px)",
-         "value": float(np.nanmean(pixels.pixcorr(generated)))},
+        _pixcorr_row(pixels.pixcorr(generated)),
         {"metric": "clip_2way", "space": clip_space,
          "value": two_way_identification(features["clip"], truth_features["clip"])},
         {"metric": "fid_clip", "space": clip_space,
@@ -250,7 +264,7 @@ def score_run_images(
     labels = {key: run[key] for key in ("protocol", "encoder", "subject", "seed")}
     metric_rows, cat_rows = [], []
     for (condition, mode), folder in image_folders.items():
-        generated = folder_images(folder, len(truth))
+        generated = folder_images(folder, truth)
         features = {
             "clip": spaces.clip_features(generated),
             **spaces.network_features(generated),

@@ -80,5 +80,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     if not np.isfinite(root).all():  # singular product: regularise as pytorch-fid does
         offset = np.eye(len(cov_a)) * 1e-6
         root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
-    root = root.real
+    if np.iscomplexobj(root):
+        if not np.allclose(np.diagonal(root).imag, 0, atol=1e-3):  # as pytorch-fid: a numerical failure
+            raise ValueError(f"Fréchet distance: the matrix square root has an imaginary component of {np.abs(root.imag).max():.3g}")
+        root = root.real
     return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(root))

@@ -21,14 +21,15 @@ RUN = {"protocol": "intra", "encoder": "nice", "subject": "01", "seed": 0}
 NO_WEIGHTS = dict.fromkeys(["fid_inception", "alexnet", "inception_v3", "efficientnet_b1", "swav"])
 
 
-def _folder(path, sources):
-    """A folder of 'generated' images: copies of ``sources`` with a sidecar, in test order."""
+def _folder(path, sources, concepts=None):
+    """A folder of 'generated' images: copies of ``sources``, image i labelled concept i."""
     path.mkdir(parents=True)
     entries = []
     for index, source in enumerate(sources):
         name = f"{index:03d}_x.png"
         shutil.copy(source, path / name)
-        entries.append({"index": index, "concept": source.parent.name, "file": name})
+        concept = source.parent.name if concepts is None else concepts[index]
+        entries.append({"index": index, "concept": concept, "file": name})
     (path / "images.json").write_text(json.dumps({"images": entries}))
     return path
 
@@ -37,7 +38,8 @@ def _folder(path, sources):
 def scored(tiny_dataset, tiny_clip, tmp_path):
     truth = image_paths(tiny_dataset / "image_set", "test")
     folders = {("original", "gt"): _folder(tmp_path / "perfect", truth),
-               ("original", "one_stage"): _folder(tmp_path / "shuffled", truth[1:] + truth[:1])}  # fmt: skip
+               ("original", "one_stage"): _folder(tmp_path / "shuffled", truth[1:] + truth[:1],
+                                                  [t.parent.name for t in truth])}  # fmt: skip
     verdicts = {group: tmp_path / "cat" / f"{group[0]}_{group[1]}.csv" for group in folders}
     ratings = tmp_path / "ratings.csv"
     pd.DataFrame([{"index": i, "tag_type": kind, "match": int(i == 0)} for i in range(len(truth)) for kind in TAG_TYPES]
@@ -126,6 +128,9 @@ def test_incomplete_folders_are_refused_with_their_name(tiny_dataset, tiny_clip,
               "out_cat": tmp_path / "c.csv", "verdict_files": {("original", "gt"): tmp_path / "v.csv"}}  # fmt: skip
     with pytest.raises(ValueError, match=rf"{short}: {len(truth) - 1} generated images for {len(truth)} ground-truth"):
         score_run_images(image_folders={("original", "gt"): short}, **kwargs)
+    swapped = _folder(tmp_path / "swapped", truth[1:] + truth[:1])  # sidecar names the other concepts
+    with pytest.raises(ValueError, match=rf"image 0 is index 0 of concept '{truth[1].parent.name}'; expected"):
+        score_run_images(image_folders={("original", "gt"): swapped}, **kwargs)
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match=r"empty/images.json: missing"):
         score_run_images(image_folders={("original", "gt"): tmp_path / "empty"}, **kwargs)

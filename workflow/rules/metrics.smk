@@ -14,7 +14,6 @@ rule judge_ground_truth:
         image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
         clip=clip_model(),
         cat=cat_judge(),
-        batch_size=config["metrics"]["batch_size"],
         device=config["device"],
     log:
         "logs/judge_ground_truth.log",
@@ -47,7 +46,6 @@ rule score_images:
         clip=clip_model(),
         networks=METRIC_WEIGHTS,
         cat=cat_judge(),
-        batch_size=config["metrics"]["batch_size"],
         device=config["device"],
     log:
         f"logs/score_images/{RUN_NAME}.log",

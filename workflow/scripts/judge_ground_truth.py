@@ -13,5 +13,5 @@ judge_ground_truth(
     out_scores=snakemake.output.scores,  # noqa: F821
     out_verdicts=snakemake.output.verdicts,  # noqa: F821
     device=snakemake.params.device,  # noqa: F821
-    batch_size=snakemake.params.batch_size,  # noqa: F821
+    batch_size=snakemake.config["metrics"]["batch_size"],  # noqa: F821  (not a param: it changes no result)
 )

@@ -21,5 +21,5 @@ score_run_images(
     verdict_files=dict(zip(groups, snakemake.output.verdicts, strict=True)),  # noqa: F821
     ratings_files={tuple(key.split("/")): path for key, path in params.ratings.items()},
     device=params.device,
-    batch_size=params.batch_size,
+    batch_size=snakemake.config["metrics"]["batch_size"],  # noqa: F821  (not a param: it changes no result)
 )
