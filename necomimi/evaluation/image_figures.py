@@ -41,8 +41,8 @@ DPI = 100
 THUMBNAIL = 128
 MODE_ROW_LABELS = {"gt": "gt embedding", "one_stage": "one-stage"}
 MODE_ROW_LABELS |= {"two_stage": "two-stage"}
-CAT_COLUMNS = ("protocol", "encoder", "condition", "mode", "judge", "mean", "ci95")
-CAT_COLUMNS += ("ceiling", "chance")
+CAT_SUMMARY_COLUMNS = ("protocol", "encoder", "condition", "mode", "judge", "mean", "ci95")
+CAT_SUMMARY_COLUMNS += ("ceiling", "chance")
 
 
 def concept_name(folder: str) -> str:
@@ -234,11 +234,11 @@ def _read_cat_scores(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         if not Path(source).is_file():
             raise FileNotFoundError(f"{source}: CAT scores file not found")
         frame, name = pd.read_csv(source), str(source)
-    missing = [c for c in CAT_COLUMNS if c not in frame.columns]
+    missing = [c for c in CAT_SUMMARY_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(
             f"{name}: missing column(s) {', '.join(missing)}; expected the columns of "
-            f"cat_scores.csv ({', '.join(CAT_COLUMNS)})"
+            f"cat_scores.csv ({', '.join(CAT_SUMMARY_COLUMNS)})"
         )
     return frame
 

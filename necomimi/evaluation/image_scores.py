@@ -33,6 +33,7 @@ from PIL import Image
 
 from necomimi.cat.judge import Judgement, clip_judgement, human_judgement
 from necomimi.cat.tags import read_tag_table
+from necomimi.evaluation.image_tables import CAT_COLUMNS, METRIC_COLUMNS  # the per-run files' columns
 from necomimi.metrics import PixelReference, correlation_distance, frechet_distance, two_way_identification
 from necomimi.utils.atomic import atomic_path
 from necomimi.utils.device import resolve_device
@@ -54,20 +55,6 @@ _STATISTICS = {
     "two_way": two_way_identification,
     "distance": correlation_distance,
 }
-METRIC_COLUMNS = ["protocol", "encoder", "subject", "seed", "condition", "mode", "metric", "space", "value",
-                  "n_images", "computed", "note"]  # fmt: skip
-CAT_COLUMNS = [
-    "protocol",
-    "encoder",
-    "subject",
-    "seed",
-    "condition",
-    "mode",
-    "judge",
-    "score",
-    "n_points",
-    "chance",
-]
 
 
 def folder_images(folder: str | Path, ground_truth: list[Path]) -> list[Path]:
@@ -285,11 +272,11 @@ def score_run_images(
         logger.info("%s: CAT %d/%d (CLIP judge), SSIM %.4f", folder, judgement.score, judgement.matches.size,
                     rows[0]["value"])  # fmt: skip
     with atomic_path(out_metrics) as tmp:
-        pd.DataFrame(metric_rows, columns=METRIC_COLUMNS).to_csv(
+        pd.DataFrame(metric_rows, columns=list(METRIC_COLUMNS)).to_csv(
             tmp, index=False, float_format="%.6g"
         )
     with atomic_path(out_cat) as tmp:
-        pd.DataFrame(cat_rows, columns=CAT_COLUMNS).to_csv(
+        pd.DataFrame(cat_rows, columns=list(CAT_COLUMNS)).to_csv(
             tmp, index=False, float_format="%.6g"
         )
 
