@@ -72,3 +72,15 @@ def check_config(config: Mapping, schema_path: str | Path) -> None:
     if errors:
         lines = "\n".join(f"  - {_describe(error, schema, config)}" for error in errors)
         raise ConfigError(f"invalid config (described in {Path(schema_path).name}):\n{lines}")
+
+
+def config_slice(mapping: Mapping) -> dict:
+    """A config section with its keys sorted, at every depth, for a rule's ``params``.
+
+    Snakemake decides a rerun by comparing a job's ``params`` with those recorded when
+    its outputs were made, as text. Sorting the keys keeps that comparison about the
+    values: reordering the keys of a config file reruns nothing. Only pass sections
+    whose key order carries no meaning (not ``conditions``, whose order is the order
+    of the outputs). Lists keep their order.
+    """
+    return {key: config_slice(value) if isinstance(value, Mapping) else value for key, value in sorted(mapping.items())}

@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.apt import apt_install
+
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 PACKAGES = ("slurm-wlm", "munge")
 
@@ -26,11 +28,7 @@ def _run(*command: str, **kwargs) -> subprocess.CompletedProcess:
 
 def install() -> None:
     """Install slurm-wlm and munge with apt-get where slurmctld is missing."""
-    if shutil.which("slurmctld") and shutil.which("munged"):
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run("apt-get", "update", "-q", env=env)
-    _run("apt-get", "install", "-y", "-q", *PACKAGES, env=env)
+    apt_install(PACKAGES, ("slurmctld", "munged"))
 
 
 def _conf(state: Path, cpus: int, memory_mb: int) -> str:

@@ -30,6 +30,7 @@ def embed_targets(
     pretrained: str | Path,
     model_config: str | Path | None,
     batch_size: int,
+    device: str = "cpu",
 ) -> None:
     """Embed every training and test image and every concept caption with CLIP.
 
@@ -49,11 +50,25 @@ def embed_targets(
         As :func:`necomimi.clip.loading.load_clip`.
     batch_size : int
         Images per forward pass.
-    """
-    # open_clip takes ~2 s to import; the many jobs that only read targets skip it
-    from necomimi.clip.loading import encode_images, encode_text, load_clip
+    device : str
+        ``auto``, ``cpu`` or ``cuda[:N]`` (:func:`necomimi.utils.device.resolve_device`):
+        where CLIP runs. The images are decoded and transformed on the CPU; the stored
+        embeddings are float32 whatever the device. On CUDA they may differ from the
+        CPU's in the last bits (different kernels).
 
+    Raises
+    ------
+    ValueError
+        If ``device`` is none of these, or names a CUDA device this machine lacks.
+    """
+    # open_clip (~2 s) and torch are imported here: the many jobs that only read targets skip them
+    from necomimi.clip.loading import encode_images, encode_text, load_clip
+    from necomimi.utils.device import resolve_device
+
+    device = resolve_device(device)
     clip, preprocess, tokenizer = load_clip(model, pretrained, model_config)
+    clip.to(device)  # encode_images and encode_text compute on the model's device
+    logger.info("CLIP %s on %s", model, device)
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as store:
         store.attrs.update(
             model=model,

@@ -22,7 +22,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -36,6 +35,7 @@ from necomimi.generation.seeds import generators, image_seed
 from necomimi.utils.atomic import atomic_path
 from necomimi.utils.device import resolve_device
 from necomimi.utils.hashing import file_sha256
+from necomimi.utils.provenance import package_versions
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +101,7 @@ def _log_agreement(samples: torch.Tensor, truth: torch.Tensor) -> None:
 
 
 def _versions() -> dict:
-    return {package: metadata.version(package) for package in ("torch", "diffusers", "transformers")} | {
-        "necomimi": necomimi.__version__
-    }
+    return package_versions(("torch", "diffusers", "transformers")) | {"necomimi": necomimi.__version__}
 
 
 def generate_images(

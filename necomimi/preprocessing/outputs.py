@@ -9,13 +9,13 @@ import platform
 import shutil
 import tempfile
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 import necomimi
 from necomimi.data.things_eeg2 import CHANNEL_NAMES
+from necomimi.utils.provenance import package_versions
 
 #: Array file per partition: float32 (images, repetitions, 63, times), plain ``.npy``.
 OUTPUT_FILES = {"training": "eeg_train.npy", "test": "eeg_test.npy"}
@@ -63,6 +63,6 @@ def write_info(
         "options": options,
         "necomimi_version": necomimi.__version__,
         "python_version": platform.python_version(),
-        "package_versions": {p: metadata.version(p) for p in _PROVENANCE_PACKAGES},
+        "package_versions": package_versions(_PROVENANCE_PACKAGES),
     }
     path.write_text(json.dumps(info, indent=2), encoding="utf-8")

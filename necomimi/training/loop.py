@@ -5,7 +5,8 @@ evaluation, ``0.99 * CLIP(eeg, image) + 0.01 * CLIP(eeg, text)``, AdamW (lr 3e-4
 weight decay 0.01 on every parameter, the logit scale included), batches of 1024 with
 ``drop_last``, no scheduler. Corrected: every random step is seeded, and the epoch is
 selected on held-out training concepts (``selection="validation"``) unless the paper's
-test-set selection is asked for (``selection="test"``).
+test-set selection is asked for (``selection="test"``). Training runs on the config's
+``device``; checkpoints always hold CPU tensors.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from necomimi.evaluation.kway import kway_accuracy
 from necomimi.models import create
 from necomimi.training.losses import ContrastiveLoss
 from necomimi.utils.atomic import atomic_path
+from necomimi.utils.device import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,11 @@ class _TrainingData:
     text: torch.Tensor  # (n_images, D) CLIP text target of each image's concept
     selection_eeg: np.ndarray  # (n_selection_images, chans, times), repetition averages
     selection_image: torch.Tensor  # their CLIP image embeddings
+
+    def targets_to(self, device: torch.device) -> None:
+        """Move the CLIP targets (small next to the EEG, which stays memory-mapped) to ``device``."""
+        self.image, self.text = self.image.to(device), self.text.to(device)
+        self.selection_image = self.selection_image.to(device)
 
 
 def _held_out_concepts(concept_of_image: np.ndarray, n_concepts: int, seed: int) -> np.ndarray:
@@ -85,7 +92,7 @@ def _load_data(train_files, test_file, targets_file, selection, validation_conce
 
 
 def _batch_eeg(data: _TrainingData, trials: np.ndarray) -> torch.Tensor:
-    """Gather single trials from the memory maps as one float32 tensor.
+    """Gather single trials from the memory maps as one float32 CPU tensor.
 
     Each map is viewed as (images * repetitions, chans, times) and read with one
     sorted integer index: ten times faster than indexing images and repetitions as
@@ -105,24 +112,50 @@ def embed(model: torch.nn.Module, eeg: np.ndarray, device: torch.device | str = 
           batch_size: int = _EVAL_BATCH) -> torch.Tensor:  # fmt: skip
     """Encoder outputs for (n, chans, times) EEG, in eval mode and batches, on ``device``.
 
-    The model must already be on ``device``; the outputs are returned there.
+    The model must already be on ``device``; each batch is moved there before the
+    forward pass and the outputs are returned there.
     """
     model.eval()
-    # np.array copies: a read-only memory map cannot back a tensor
-    parts = [model(torch.from_numpy(np.array(eeg[i : i + batch_size], dtype=np.float32)).to(device))
-             for i in range(0, len(eeg), batch_size)]  # fmt: skip
+    parts = []
+    for start in range(0, len(eeg), batch_size):
+        # np.array copies: a read-only memory map cannot back a tensor
+        batch = torch.from_numpy(np.array(eeg[start : start + batch_size], dtype=np.float32))
+        parts.append(model(batch.to(device)))
     return torch.cat(parts)
 
 
-def _top1(model, eeg, image) -> float:
-    """Zero-shot top-1 over all candidates (the largest k)."""
-    similarity = torch.nn.functional.normalize(embed(model, eeg), dim=-1) @ image.T
-    return kway_accuracy(similarity.numpy(), len(image), 1)
+def _top1(model, eeg, image, device: torch.device) -> float:
+    """Zero-shot top-1 over all candidates (the largest k); ``model`` and ``image`` on ``device``."""
+    similarity = torch.nn.functional.normalize(embed(model, eeg, device), dim=-1) @ image.T
+    return kway_accuracy(similarity.cpu().numpy(), len(image), 1)
+
+
+def _on_cpu(value):
+    """``value`` with every tensor in it (nested in dicts, lists, tuples) on the CPU.
+
+    Tensors already there are returned as they are (no copy); mappings keep their type
+    and a state dict its ``_metadata``.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        out = type(value)((key, _on_cpu(item)) for key, item in value.items())
+        if hasattr(value, "_metadata"):
+            out._metadata = value._metadata
+        return out
+    if isinstance(value, list | tuple):
+        return type(value)(_on_cpu(item) for item in value)
+    return value
+
+
+def _cpu_copy(state: dict) -> dict:
+    """Copy a state dict to the CPU, detached (a clone where it is already there)."""
+    return {key: value.detach().to("cpu", copy=True) for key, value in state.items()}
 
 
 def _save(path: Path, content: dict) -> None:
     with atomic_path(path) as tmp:
-        torch.save(content, tmp)
+        torch.save(_on_cpu(content), tmp)
 
 
 def train_encoder(
@@ -142,6 +175,7 @@ def train_encoder(
     image_weight: float,
     selection: str,
     validation_concepts: int,
+    device: str = "cpu",
 ) -> None:
     """Train ``encoder`` contrastively and keep the best epoch.
 
@@ -177,34 +211,59 @@ def train_encoder(
         paper's choice; recorded as such in every output).
     validation_concepts : int
         Training concepts held out when ``selection="validation"``.
+    device : str
+        ``auto``, ``cpu`` or ``cuda[:N]`` (:func:`necomimi.utils.device.resolve_device`):
+        where the encoder, the loss, the batches and the CLIP targets live. The EEG is
+        read from the memory maps on the CPU, one batch at a time, and each batch is
+        copied to the device.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not one of these, or names a CUDA device this machine lacks.
 
     Notes
     -----
     Killed and rerun, training resumes from ``.resume.pt`` (model, optimiser, random
     state, history, best epoch) and ends with exactly the weights of an uninterrupted
-    run.
+    run on the same device.
+
+    The encoder is initialised on the CPU, so its initial weights are the same on every
+    device, and the trial order comes from a seeded NumPy generator on the CPU, so the
+    same seed gives the same batches everywhere. On the CPU, a rerun with the same seed
+    gives bit-identical weights. On CUDA, dropout draws from the CUDA generator (seeded
+    by :func:`torch.manual_seed`, its state kept in ``.resume.pt``) and cuDNN may pick
+    non-deterministic kernels (deterministic algorithms are not forced: they slow
+    training down), so CUDA results are close to, not bit-identical with, a rerun's or
+    the CPU's. Every checkpoint holds CPU tensors and loads on any machine.
     """
+    device = resolve_device(device)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    logger.info("%s: training on %s; selection on the %s set", encoder, ", ".join(map(str, train_files)), selection)
+    logger.info("%s: training on %s; selection on the %s set; device %s", encoder, ", ".join(map(str, train_files)),
+                selection, device)  # fmt: skip
     data = _load_data(train_files, test_file, targets_file, selection, validation_concepts, seed)
+    data.targets_to(device)
     n_chans, n_times = data.eeg[0].shape[2:]
     if len(data.trials) < batch_size:
         raise ValueError(f"{len(data.trials)} training trials are fewer than batch_size={batch_size} (drop_last)")
     torch.manual_seed(seed)
     model = create(encoder, n_outputs=data.image.shape[1], n_chans=n_chans, n_times=n_times, **encoder_kwargs)
-    criterion = ContrastiveLoss(loss, image_weight)
+    model.to(device)  # after initialising on the CPU: the same initial weights on any device
+    criterion = ContrastiveLoss(loss, image_weight).to(device)
     parameters = [*model.parameters(), *criterion.parameters()]
     optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
     history, best = [], {"score": -1.0, "epoch": 0, "state": None}
     start_epoch = 1
     resume_path = out_dir / RESUME_FILE
     if resume_path.is_file():
-        state = torch.load(resume_path, weights_only=True)
-        model.load_state_dict(state["model"])
+        state = torch.load(resume_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])  # copied into the parameters, on the device
         criterion.load_state_dict(state["criterion"])
-        optimiser.load_state_dict(state["optimiser"])
+        optimiser.load_state_dict(state["optimiser"])  # moves its state to the parameters' device
         torch.set_rng_state(state["rng"])
+        if device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
         logger.info("resuming %s from epoch %d (%s)", encoder, state["epoch"], resume_path)
     steps = len(data.trials) // batch_size
@@ -214,23 +273,27 @@ def train_encoder(
         total = 0.0
         for step in range(steps):
             batch = data.trials[order[step * batch_size : (step + 1) * batch_size]]
-            value = criterion(model(_batch_eeg(data, batch)), data.image[batch[:, 1]], data.text[batch[:, 1]])
+            images = torch.from_numpy(batch[:, 1]).to(device)
+            value = criterion(model(_batch_eeg(data, batch).to(device)), data.image[images], data.text[images])
             optimiser.zero_grad()
             value.backward()
             optimiser.step()
             total += value.item()
-        score = _top1(model, data.selection_eeg, data.selection_image)
+        score = _top1(model, data.selection_eeg, data.selection_image, device)
         improved = score > best["score"]
-        if improved:
-            best = {"score": score, "epoch": epoch, "state": {k: v.clone() for k, v in model.state_dict().items()}}
+        if improved:  # kept on the CPU, as it is saved
+            best = {"score": score, "epoch": epoch, "state": _cpu_copy(model.state_dict())}
         history.append(
             {"epoch": epoch, "train_loss": round(total / steps, 6), "selection_set": selection,
              "selection_top1": round(score, 6), "logit_scale": round(criterion.logit_scale.item(), 6),
              "best": int(improved)}  # fmt: skip
         )
         logger.info("%s | epoch %d/%d | loss %.4f | %s top-1 %.3f", encoder, epoch, epochs, total / steps, selection, score)
+        random_state = {"rng": torch.get_rng_state()}
+        if device.type == "cuda":  # dropout on CUDA draws from the device's generator
+            random_state["cuda_rng"] = torch.cuda.get_rng_state(device)
         _save(resume_path, {"model": model.state_dict(), "criterion": criterion.state_dict(),
-                            "optimiser": optimiser.state_dict(), "rng": torch.get_rng_state(),
+                            "optimiser": optimiser.state_dict(), **random_state,
                             "history": history, "best": best, "epoch": epoch})  # fmt: skip
     common = {
         "encoder": encoder,
@@ -252,8 +315,12 @@ def train_encoder(
 
 
 def load_encoder(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """Rebuild a trained encoder from ``model.pt`` (weights-only load), in eval mode."""
-    checkpoint = torch.load(path, weights_only=True)
+    """Rebuild a trained encoder from ``model.pt`` (weights-only load), on the CPU, in eval mode.
+
+    Loads on the CPU whatever device trained it (``map_location="cpu"``); move the
+    model where it should run.
+    """
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     model = create(checkpoint["encoder"], **checkpoint["config"])
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval(), checkpoint

@@ -43,7 +43,7 @@ class ContrastiveLoss(nn.Module):
 
     def _clip(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         logits = self.scale() * a @ b.T
-        labels = torch.arange(len(a))
+        labels = torch.arange(len(a), device=logits.device)
         return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
 
     def forward(self, eeg: torch.Tensor, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:  # noqa: D102

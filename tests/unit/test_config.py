@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
-
+import os
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
 
-from necomimi.config import ConfigError, check_config, load_schema
+from necomimi.config import ConfigError, check_config, config_slice, load_schema
 from necomimi.data.synthetic import SyntheticSpec
 from tests.conftest import REPO
 
@@ -168,37 +171,48 @@ def test_demo_config_is_the_generator_default(demo):
 
 
 def test_conda_env_mirrors_the_package_pins():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    project = pyproject["project"]
     env = yaml.safe_load((REPO / "envs" / "necomimi.yaml").read_text())
     pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
     assert sorted(pip) == sorted(project["dependencies"])
     assert all("==" in requirement for requirement in project["dependencies"])
+    # necomimi's own build (post-deploy script) uses the environment's setuptools.
+    (build,) = pyproject["build-system"]["requires"]
+    assert build.replace("==", "=") in env["dependencies"]
 
 
-def test_constraints_pin_every_dependency_as_in_pyproject():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    lines = (REPO / "constraints.txt").read_text().splitlines()
-    constraints = {
-        line.split("==")[0].lower().replace("_", "-"): line
-        for line in lines
-        if line and not line.startswith("#")
-    }
-    for requirement in project["dependencies"]:
-        name = requirement.split("==")[0].lower().replace("_", "-")
-        assert constraints[name].lower().replace("_", "-") == requirement.lower().replace("_", "-")
+def _post_deploy(env_bin: Path, source: Path | None) -> subprocess.CompletedProcess:
+    """Run envs/necomimi.post-deploy.sh as Snakemake does: inside the environment."""
+    environ = {key: value for key, value in os.environ.items() if key not in ("NECOMIMI_SOURCE", "VIRTUAL_ENV")}
+    environ["PATH"] = f"{env_bin}{os.pathsep}{environ['PATH']}"
+    if source is not None:
+        environ["NECOMIMI_SOURCE"] = str(source)
+    script = REPO / "envs" / "necomimi.post-deploy.sh"
+    return subprocess.run(["bash", str(script)], env=environ, capture_output=True, text=True, cwd=env_bin.parent)
 
 
-def test_every_top_level_key_is_explained_in_config_readme():
-    readme = (REPO / "config" / "README.md").read_text()
-    missing = [key for key in load_schema(SCHEMA)["properties"] if f"`{key}`" not in readme]
-    assert not missing
+def test_conda_post_deploy_installs_necomimi_from_the_checkout(tmp_path):
+    # A bare environment stands in for the conda one (no conda on this machine): what
+    # the script needs is a python with pip and setuptools on PATH.
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    (setuptools,) = pyproject["build-system"]["requires"]  # the YAML's conda package
+    subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--quiet", setuptools], check=True)
+    missing = _post_deploy(env / "bin", None)
+    assert missing.returncode != 0 and "NECOMIMI_SOURCE: is not set" in missing.stderr
+    wrong = _post_deploy(env / "bin", tmp_path)
+    assert wrong.returncode != 0 and f"NECOMIMI_SOURCE={tmp_path} holds no pyproject.toml" in wrong.stderr
+    installed = _post_deploy(env / "bin", REPO)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    located = subprocess.run([str(env / "bin" / "python"), "-c", "import necomimi; print(necomimi.__file__)"],
+                             capture_output=True, text=True, cwd=tmp_path, check=True)  # fmt: skip
+    assert Path(located.stdout.strip()) == REPO / "necomimi" / "__init__.py"  # editable: the checkout's code
 
 
-def test_gpu_stages_ask_for_a_gpu_where_the_device_is_cuda(monkeypatch):
-    import necomimi.utils.gpus as gpus
-
-    assert gpus.job_gpus("cuda") == 1 and gpus.job_gpus("cuda:1") == 1 and gpus.job_gpus("cpu") == 0
-    monkeypatch.setattr(gpus.glob, "glob", lambda pattern: ["/dev/nvidia0"] if pattern == gpus.NVIDIA_DEVICE_FILES else [])
-    assert gpus.job_gpus("auto") == 1
-    monkeypatch.setattr(gpus.glob, "glob", lambda pattern: [])
-    assert gpus.job_gpus("auto") == 0
+def test_a_config_slice_is_the_same_whatever_the_order_of_its_keys():
+    first = {"b": 1, "a": {"y": [3, 1], "x": {"q": 0, "p": 2}}}
+    second = {"a": {"x": {"p": 2, "q": 0}, "y": [3, 1]}, "b": 1}
+    assert repr(config_slice(first)) == repr(config_slice(second))  # Snakemake compares params as text
+    assert config_slice(first)["a"]["y"] == [3, 1]  # lists keep their order

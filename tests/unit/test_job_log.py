@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from necomimi.utils.job_log import log_job, source_revision
+from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import source_revision
 from tests.conftest import REPO
 
 

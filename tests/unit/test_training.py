@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from necomimi.training.loop import RESUME_FILE, load_encoder, train_encoder
+from necomimi.training import loop
+from necomimi.training.loop import RESUME_FILE, embed, load_encoder, train_encoder
 from necomimi.training.losses import ContrastiveLoss
 from tests.conftest import write_targets
 
@@ -127,3 +128,97 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
         assert resumed["epoch"] == whole["epoch"]
         assert all(torch.equal(resumed["state_dict"][k], whole["state_dict"][k]) for k in whole["state_dict"])
     assert (killed / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+
+
+class _DeviceChecking(torch.nn.Module):
+    """A linear map that refuses inputs on another device than its weight."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(3, 2))
+
+    def forward(self, x):
+        assert x.device == self.weight.device, f"input on {x.device}, model on {self.weight.device}"
+        return x.flatten(1) @ self.weight
+
+
+def test_embed_moves_each_batch_to_the_models_device():
+    """Each batch goes to ``device`` before the forward pass; outputs stay there."""
+    # the meta device stands for a GPU: no data, but tensors must not be mixed with CPU ones
+    model = _DeviceChecking().to("meta")
+    out = embed(model, np.ones((5, 3, 1), dtype=np.float32), device=torch.device("meta"), batch_size=2)
+    assert out.device.type == "meta" and out.shape == (5, 2)
+    on_cpu = embed(_DeviceChecking(), np.ones((5, 3, 1), dtype=np.float32), batch_size=2)
+    torch.testing.assert_close(on_cpu, torch.full((5, 2), 3.0))
+
+
+@pytest.mark.parametrize("mode", ["reference", "openclip"])
+def test_loss_stays_on_the_device_of_its_inputs(mode):
+    """The labels of the cross-entropy are made on the device of the embeddings."""
+    eeg, image, text = (torch.randn(4, 8, device="meta") for _ in range(3))
+    value = ContrastiveLoss(mode).to("meta")(eeg, image, text)
+    assert value.device.type == "meta" and value.shape == ()
+
+
+def test_a_training_step_keeps_every_tensor_on_the_device(tmp_path, monkeypatch):
+    """Forward, loss, backward and AdamW step run on a non-CPU device.
+
+    The meta device stands for a GPU: any CPU tensor mixed into the step (a batch, a
+    target, the loss's labels) raises a device mismatch. Meta tensors hold no data, so
+    the first thing that reads a value, the loss's ``item()``, stops the run there.
+    """
+    monkeypatch.setattr(loop, "resolve_device", lambda name: torch.device("meta"))
+    root = _fake_study(tmp_path)
+    with pytest.raises(RuntimeError, match=r"item\(\) cannot be called on meta tensors"):
+        train_encoder(**_options(root, tmp_path / "run", epochs=1), device="cuda")
+
+
+def test_an_unknown_device_is_refused_with_its_name(tmp_path):
+    """A bad or absent device stops training with the value named."""
+    root = _fake_study(tmp_path)
+    with pytest.raises(ValueError, match="'gpu0'"):
+        train_encoder(**_options(root, tmp_path / "run", epochs=1), device="gpu0")
+    with pytest.raises(ValueError, match="'cuda:1'.*no CUDA device"):
+        train_encoder(**_options(root, tmp_path / "run", epochs=1), device="cuda:1")
+
+
+def test_cpu_device_gives_the_weights_of_the_default(tmp_path):
+    """``device="cpu"`` is the default: the same weights and history, bit for bit."""
+    root = _fake_study(tmp_path)
+    train_encoder(**_options(root, tmp_path / "default", epochs=2))
+    train_encoder(**_options(root, tmp_path / "cpu", epochs=2), device="cpu")
+    for name in ("model.pt", "last.pt"):
+        default = torch.load(tmp_path / "default" / name, weights_only=True)["state_dict"]
+        cpu = torch.load(tmp_path / "cpu" / name, weights_only=True)["state_dict"]
+        assert all(torch.equal(default[k], cpu[k]) for k in default)
+    assert (tmp_path / "default" / "history.csv").read_text() == (tmp_path / "cpu" / "history.csv").read_text()
+
+
+def test_checkpoints_written_on_a_gpu_load_and_resume_on_the_cpu(tmp_path, monkeypatch):
+    """``model.pt``, ``last.pt`` and ``.resume.pt`` of a CUDA run load on a CPU-only machine.
+
+    A CUDA run is stood for by tagging every saved storage ``cuda:0``, as torch does
+    for tensors on a GPU: loading such a file without ``map_location`` fails where
+    CUDA is absent. The run keeps its ``.resume.pt``, which a longer rerun resumes from.
+    """
+    import pathlib
+
+    root = _fake_study(tmp_path)
+    gpu = tmp_path / "gpu"
+    unlink = pathlib.Path.unlink
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        patch.setattr(pathlib.Path, "unlink", lambda path, **kw: None if path.name == RESUME_FILE else unlink(path, **kw))
+        train_encoder(**_options(root, gpu, epochs=2))
+    assert (gpu / RESUME_FILE).is_file()
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(gpu / "model.pt", weights_only=True)
+    model, checkpoint = load_encoder(gpu / "model.pt")
+    assert next(model.parameters()).device.type == "cpu" and checkpoint["epoch"] in (1, 2)
+    train_encoder(**_options(root, gpu, epochs=3))  # resumes at epoch 3 from the "GPU" file
+    train_encoder(**_options(root, tmp_path / "whole", epochs=3))
+    resumed = torch.load(gpu / "last.pt", weights_only=True)["state_dict"]
+    whole = torch.load(tmp_path / "whole" / "last.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(resumed[k], whole[k]) for k in whole)
+    assert (gpu / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +15,10 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 from necomimi.data.things_eeg2 import CHANNEL_NAMES
+from tests.apt import AptUnavailable, apt_install
 from tests.conftest import REPO, TINY_SPEC
 
 DEMO_CONFIG = REPO / "config" / "config.yaml"
@@ -32,6 +36,21 @@ def test_lint_is_clean():
     result = snakemake("--lint", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "good condition" in result.stdout + result.stderr
+
+
+def test_the_workflow_tells_environments_its_checkout(tmp_path):
+    # envs/necomimi.post-deploy.sh installs necomimi from NECOMIMI_SOURCE into a new
+    # conda environment; the workflow sets it before any environment is created.
+    (tmp_path / "Snakefile").write_text(
+        f'configfile: "{DEMO_CONFIG}"\n'
+        f'include: "{REPO / "workflow" / "rules" / "common.smk"}"\n'
+        'rule show:\n    output: "source.txt"\n    run:\n        open(output[0], "w").write(os.environ["NECOMIMI_SOURCE"])\n'
+    )
+    env = {key: value for key, value in os.environ.items() if key != "NECOMIMI_SOURCE"}
+    command = [sys.executable, "-m", "snakemake", "--cores", "1", "source.txt"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "source.txt").read_text() == str(REPO)
 
 
 @pytest.mark.parametrize("dry_run", [True, False])
@@ -209,10 +228,18 @@ def test_human_ratings_join_the_image_scores_where_given(tmp_path):
     assert plain.returncode == 0 and str(ratings) not in plain.stdout
 
 
-@pytest.mark.workflow
-def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
-    run = snakemake("--configfile", str(DEMO_CONFIG), "--cores", "2", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def demo_study(tmp_path_factory) -> Path:
+    """A folder where the whole demo study has run once (shared by this module's tests)."""
+    root = tmp_path_factory.mktemp("demo_study")
+    run = snakemake("--configfile", str(DEMO_CONFIG), "--cores", "2", cwd=root)
     assert run.returncode == 0, run.stderr[-3000:]
+    return root
+
+
+@pytest.mark.workflow
+def test_demo_runs_end_to_end_and_incrementally(demo_study, demo_dataset):
+    tmp_path = demo_study
     synthetic = tmp_path / "resources" / "synthetic"
     # The workflow writes exactly what necomimi.data.synthetic writes for the demo
     # config (the demo_dataset fixture uses the generator's defaults for sub-01).
@@ -247,6 +274,7 @@ def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
 
     _check_generation(tmp_path)
     _check_image_tables(tmp_path)
+    _check_provenance(tmp_path)
 
     again = snakemake("--configfile", str(DEMO_CONFIG), "--cores", "2", cwd=tmp_path)
     assert again.returncode == 0
@@ -270,6 +298,213 @@ def test_demo_runs_end_to_end_and_incrementally(tmp_path, demo_dataset):
     assert "preprocess_subject" in changed.stdout
 
 
+CHROMIUM = "/usr/bin/chromium"
+#: Debian's Chromium as root in a container without network: no sandbox, no GPU, and
+#: no background fetches (without these flags it stalls on start).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+#: The report's tables: label -> (file under results/tables/, what the table shows,
+#: what its caption says).
+REPORT_TABLES = {
+    "Table 1: retrieval, 2-way and 4-way top-1": ("retrieval_table1", ["nerv", "4-way"], "Table 1"),
+    "Table 2: retrieval, top-1 and top-5 at the largest k": ("retrieval_table2", ["nerv", "20-way top-5"], "Table 2"),
+    "Table 3: CAT score": ("cat_table3", ["NERV Two-Stage", "Pure Test Image (gt embedding)", "Ceiling"], "Table 3"),
+    "Table 4: FID": ("fid_table4", ["NERV One-Stage", "FID-CLIP"], "Table 4"),
+    "Table 5: SSIM": ("ssim_table5", ["NERV Two-Stage"], "Table 5"),
+    "Reconstruction metrics (MindEye/ATM suite)": ("reconstruction_metrics", ["PixCorr", "n/c"], "MindEye"),
+}  # fmt: skip
+#: The report's figures: label -> (file under results/figures/, what its caption says).
+REPORT_FIGURES = {
+    "Epoch selection accuracy of the encoders": ("selection_accuracy.png", "best epoch"),
+    "CAT scores with ceiling and chance": ("cat_scores.png", "ceiling"),
+}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium, installed with apt-get where missing (as root), else a skip."""
+    try:
+        apt_install(["chromium"], [CHROMIUM])
+    except AptUnavailable as error:
+        pytest.skip(f"no headless Chromium for the report test: {error}")
+    return CHROMIUM
+
+
+class _ReportPage:
+    """The Snakemake report's React UI, clicked through as a reader does."""
+
+    def __init__(self, page):
+        self.page = page
+        self.sidebar = page.locator("nav").first
+
+    def open(self, link: str) -> None:
+        """Click a sidebar entry: a category, a subcategory, a breadcrumb."""
+        self.sidebar.get_by_role("link", name=link, exact=True).first.click()
+
+    def _row(self, label: str):
+        cell = self.page.get_by_role("cell", name=label, exact=True)
+        return self.sidebar.locator("tbody tr").filter(has=cell)
+
+    def show(self, label: str) -> None:
+        """Click the eye button of the result ``label`` (its first label column)."""
+        self._row(label).locator("a").first.click()
+
+    def caption(self, label: str) -> str:
+        """Open the result's information and return its Description (the caption)."""
+        self._row(label).locator("a").nth(1).click()
+        self.sidebar.get_by_text("Description", exact=True).wait_for()
+        return " ".join(self.sidebar.locator("li.prose").inner_text().split())
+
+    def back(self, link: str) -> None:
+        """Go back to ``link`` through the breadcrumbs."""
+        self.sidebar.locator("ol").get_by_role("link", name=link, exact=True).click()
+
+    def table_text(self) -> tuple[int, str]:
+        """Number of tables and text of the HTML the content pane shows."""
+        frame = self.page.frame_locator("iframe")
+        frame.locator("table").first.wait_for()
+        return frame.locator("table").count(), frame.locator("body").inner_text()
+
+    def image(self) -> tuple[str, tuple[int, int]]:
+        """Source and (naturalWidth, naturalHeight) of the PNG shown, once loaded."""
+        selector = 'img[src^="data:image/png"]'
+        self.page.locator(selector).wait_for()
+        self.page.wait_for_function(f"() => document.querySelector('{selector}').complete")
+        image = self.page.locator(selector)
+        return image.get_attribute("src"), tuple(image.evaluate("i => [i.naturalWidth, i.naturalHeight]"))
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size
+
+
+@pytest.mark.workflow
+def test_report_shows_the_study_tables_figures_and_image_grids(demo_study, chromium, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    report_file = tmp_path / "report.html"
+    made = snakemake("--report", str(report_file), "--configfile", str(DEMO_CONFIG), cwd=demo_study)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    results = demo_study / "results"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        requests, errors = [], []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(report_file.as_uri())
+        report = _ReportPage(page)
+        # The start page: what the study is, and the demo's caveat.
+        page.get_by_text("arXiv:2410.00712").first.wait_for()
+        assert "random weights" in page.locator("body").inner_text()
+        for category in ("Tables", "Figures", "Generated images"):
+            assert report.sidebar.get_by_role("link", name=category, exact=True).count() == 1, category
+
+        report.open("Tables")
+        for label, (name, shown, described) in REPORT_TABLES.items():
+            report.show(label)
+            n_tables, text = report.table_text()
+            markdown = (results / "tables" / f"{name}.md").read_text(encoding="utf-8")
+            assert n_tables == markdown.count("\n|---") > 0, label
+            assert all(word in text for word in shown), (label, text[:1000])
+            assert described in report.caption(label), label
+            report.back("Tables")
+
+        report.back("Results")
+        report.open("Figures")
+        for label, (name, described) in REPORT_FIGURES.items():
+            report.show(label)
+            assert report.image()[1] == _png_size(results / "figures" / name), label
+            assert described in report.caption(label), label
+            report.back("Figures")
+
+        report.back("Results")
+        report.open("Generated images")
+        grids = sorted((results / "figures" / "images").rglob("*.png"))
+        assert len(grids) == 10  # 5 encoders x 2 subjects x 1 seed
+        sources = set()
+        for grid in grids:
+            encoder, subject = grid.parts[-3], grid.parts[-2].removeprefix("sub-")
+            report.open(encoder)
+            report.show(subject)
+            source, size = report.image()
+            assert size == _png_size(grid), grid
+            sources.add(source)
+            caption = report.caption(subject)
+            assert f"encoder {encoder}, subject {subject}, seed 0" in caption, caption
+            assert "ground truth" in caption and "two-stage" in caption
+            report.back("Generated images")
+        assert len(sources) == len(grids)  # each grid shows its own image
+        browser.close()
+    assert not errors, errors
+    # Self-contained: the browser loaded nothing but the file (and its data: URIs).
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+
+
+#: What follows each stage's outputs: the rules a change of the stage reruns after it.
+_RETRIEVAL = {"evaluate_retrieval", "tabulate_retrieval", "tabulate_images", "all"}
+_IMAGES = {"generate_images", "score_images", "tabulate_images", "all"}
+_FEATURES = {"extract_features", "train_prior"} | _RETRIEVAL | _IMAGES
+
+
+def _planned_jobs(stdout: str) -> set[str]:
+    """The rules of a dry run's "Job stats" table."""
+    table = stdout.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {line.split()[0] for line in table.splitlines()[3:] if line.strip() and line.split()[0] != "total"}
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("section", "key", "value", "reruns"),
+    [
+        ("preprocessing", "tmax", 0.9, {"preprocess_subject", "train_encoder"} | _FEATURES),
+        ("training", "epochs", 5, {"train_encoder"} | _FEATURES),
+        ("features", "seed", 1, _FEATURES),
+        ("retrieval", "monte_carlo_draws", 100, _RETRIEVAL),
+        ("prior", "epochs", 50, {"train_prior"} | _IMAGES),
+        ("prior", "guidance_scale", 3.0, _IMAGES),
+        ("generation", "num_inference_steps", 2, _IMAGES),
+        ("cat", "top_k", {"broad_1": 2, "broad_2": 1, "specific": 1, "concept": 1, "background": 1},
+         {"judge_ground_truth", "score_images", "tabulate_images", "all"}),
+        ("metrics", "batch_size", 8, set()),  # how, not what: no rerun
+        (None, None, None, set()),  # the same config, its keys in another order
+    ],
+)
+def test_a_stage_config_change_reruns_that_stage_and_what_follows_only(demo_study, section, key, value, reruns):
+    changed = yaml.safe_load(DEMO_CONFIG.read_text())
+    if section is not None:
+        changed[section][key] = value
+    config_file = demo_study / f"changed_{section}_{key}.yaml"
+    config_file.write_text(yaml.safe_dump(changed, sort_keys=True))  # every key reordered, too
+    plan = snakemake("-n", "--configfile", str(config_file), cwd=demo_study)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    planned = _planned_jobs(plan.stdout) if "Job stats:" in plan.stdout else set()
+    assert planned == reruns, (section, key, planned ^ reruns)
+
+
+def _check_provenance(root: Path) -> None:
+    """Every job of the demo recorded what made its outputs."""
+    records = {path.relative_to(root / "results" / "provenance"): json.loads(path.read_text())
+               for path in (root / "results" / "provenance").rglob("*.json") if path.name != "decoder_weights.json"}  # fmt: skip
+    assert {str(path).split("/")[0].removesuffix(".json") for path in records} == {
+        "synthesize_images", "synthesize_subject", "build_demo_clip", "build_demo_decoder", "preprocess_subject",
+        "embed_clip_targets", "train_encoder", "extract_features", "evaluate_retrieval", "tabulate_retrieval",
+        "train_prior", "record_decoder_weights", "generate_images", "judge_ground_truth", "score_images", "tabulate_images",
+    }  # fmt: skip
+    training = records[Path("train_encoder/intra_nerv_sub-01_seed-0.json")]
+    assert training["necomimi"] == "0.1.0" and training["git_commit"]
+    assert training["config"]["options"]["epochs"] == 6 and training["seeds"] == {"wildcards.seed": "0"}
+    images = records[Path("generate_images/intra_nerv_sub-01_seed-0.json")]
+    assert images["seeds"]["config.seed"] == 42
+    hashed = set(images["weights_sha256"])
+    assert "results/prior/intra/nerv/sub-01/seed-0/original/prior.pt" in hashed
+    assert "resources/models/ip-adapter/ip-adapter_tiny.safetensors" in hashed
+    assert any(path.startswith("resources/models/sdxl-turbo-tiny/unet/") for path in hashed)
+    features = records[Path("extract_features/intra_nerv_sub-01_seed-0.json")]
+    model = root / "results/encoders/intra/nerv/sub-01/seed-0/model.pt"
+    assert features["weights_sha256"]["results/encoders/intra/nerv/sub-01/seed-0/model.pt"] == hashlib.sha256(model.read_bytes()).hexdigest()
+
+
 def _job_resources(stdout: str) -> dict[str, set[str]]:
     """Rule -> the distinct 'resources:' lines of its jobs in a dry run's output."""
     rules, rule = {}, None
@@ -281,14 +516,19 @@ def _job_resources(stdout: str) -> dict[str, set[str]]:
     return rules
 
 
+#: The rules that run on the config's device, asking for a GPU where it is CUDA.
+GPU_RULES = ("embed_clip_targets", "train_encoder", "extract_features", "train_prior", "generate_images",
+             "score_images", "judge_ground_truth")  # fmt: skip
+
+
 @pytest.mark.parametrize(("device", "gpu_jobs"), [("cuda", 1), ("cpu", 0)])
 def test_gpu_stages_ask_for_a_gpu_only_where_the_device_is_cuda(tmp_path, device, gpu_jobs):
     result = snakemake("-n", "--configfile", str(DEMO_CONFIG), "--config", f"device={device}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     resources = _job_resources(result.stdout)
-    for rule in ("extract_features", "train_prior", "generate_images", "score_images", "judge_ground_truth"):
+    for rule in GPU_RULES:
         assert all(f"gpu={gpu_jobs}" in line for line in resources[rule]), (rule, resources[rule])
-    for rule in ("train_encoder", "preprocess_subject", "tabulate_images"):
+    for rule in ("preprocess_subject", "tabulate_images"):
         assert not any("gpu=1" in line for line in resources.get(rule, ())), rule
     assert yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())["resources"] == {"gpu": 1}
 
@@ -300,8 +540,9 @@ def test_slurm_profile_names_only_existing_rules_and_rules_name_no_site():
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["executor"] == "slurm" and profile["retries"] >= 1
     assert set(profile["set-resources"]) <= rules, set(profile["set-resources"]) - rules
-    for rule in ("extract_features", "train_prior", "generate_images", "score_images"):
-        assert profile["set-resources"][rule]["gpu"] == 1
+    gpu_requests = {rule for rule, resources in profile["set-resources"].items() if "gpu" in resources}
+    assert gpu_requests == set(GPU_RULES), gpu_requests ^ set(GPU_RULES)
+    assert all(profile["set-resources"][rule]["gpu"] == 1 for rule in GPU_RULES)
     for path in (REPO / "workflow").rglob("*.smk"):
         text = path.read_text()
         assert not any(word in text for word in ("slurm_account", "slurm_partition", "constraint")), path
@@ -310,16 +551,31 @@ def test_slurm_profile_names_only_existing_rules_and_rules_name_no_site():
             assert "#" in line, f"uncommented profile entry: {line!r}"
 
 
-def test_reviewer_recipes_in_the_readme_run_as_written(tmp_path):
+#: The rules each rerun recipe of the README runs on the finished demo, as its comment says.
+_RECIPE_RULES = {
+    "--forcerun results/preprocessed/sub-02/info.json": {"preprocess_subject", "train_encoder"} | _FEATURES,
+    "--forcerun results/prior/intra/nerv/sub-02/seed-0/original/prior.pt": {"train_prior"} | _IMAGES,
+    "--force results/prior/intra/nerv/sub-02/seed-0/original/prior.pt": {"train_prior"},
+}
+
+
+@pytest.mark.workflow
+def test_reviewer_recipes_in_the_readme_run_as_written(demo_study, tmp_path):
     import shlex
 
+    study = tmp_path / "study"  # a copy: the recipes change what the other tests read
+    shutil.copytree(demo_study, study, symlinks=True)
     text = (REPO / "README.md").read_text()
     block = text.split("<!-- reviewer-recipes:", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
-    commands = [shlex.split(line) for line in block.splitlines() if line.startswith("snakemake ")]
-    assert len(commands) >= 8
+    commands = [line for line in block.splitlines() if line.startswith("snakemake ")]
+    assert len(commands) >= 8 and all(any(recipe in line for line in commands) for recipe in _RECIPE_RULES)
     for command in commands:
-        args = command[1:]
-        if not any(arg in ("--summary", "--list-changes", "-n") for arg in args):
-            args = ["-n", *args]  # plan, do not run
-        result = snakemake(*args, "--configfile", str(DEMO_CONFIG), cwd=tmp_path)
+        args = shlex.split(command)[1:]
+        result = snakemake(*args, "--configfile", str(DEMO_CONFIG), cwd=study)
         assert result.returncode == 0, (command, result.stderr[-2000:])
+        recipe = next((recipe for recipe in _RECIPE_RULES if recipe in command), None)
+        if recipe is not None:
+            ran = _planned_jobs(result.stdout + result.stderr)
+            assert ran == _RECIPE_RULES[recipe], (command, ran ^ _RECIPE_RULES[recipe])
+    after = snakemake("-n", "--configfile", str(DEMO_CONFIG), "--config", 'subjects=["02"]', cwd=study)
+    assert "Nothing to be done" in after.stdout + after.stderr

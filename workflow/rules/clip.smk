@@ -6,15 +6,18 @@ rule embed_clip_targets:
         metadata=f"{IMAGE_DIR}/image_metadata.npy",
     output:
         "results/targets/clip_targets.h5",
+        provenance="results/provenance/embed_clip_targets.json",
     params:
         image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
         clip=clip_model(),
         batch_size=config.get("clip", {}).get("batch_size", 64),
+        device=config["device"],
     log:
         "logs/embed_clip_targets.log",
     benchmark:
         "benchmarks/embed_clip_targets.tsv"
     resources:
+        gpu=GPU_JOB,
         mem_mb=8000,
     conda:
         "../../envs/necomimi.yaml"

@@ -1,9 +1,21 @@
 # Config validation and the helpers every rule file uses.
+from pathlib import Path
+
 import necomimi  # installs the CPU torchvision/torchaudio compatibility finder first
-from necomimi.config import check_config
+from necomimi.config import check_config, config_slice
 from necomimi.utils.gpus import job_gpus
 
 check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+
+#: The checkout this workflow runs from. With `--software-deployment-method conda`,
+#: envs/necomimi.post-deploy.sh installs necomimi from it into the new environment;
+#: `envvars` passes it on to jobs on other machines.
+os.environ["NECOMIMI_SOURCE"] = str(Path(workflow.current_basedir).parents[1])
+
+
+envvars:
+    "NECOMIMI_SOURCE",
+
 
 DATA = config["data"]
 SYNTHETIC = DATA["source"] == "synthetic"
@@ -22,10 +34,10 @@ DEMO_DECODER = {
 GENERATION = config["generation"]
 MODES = GENERATION["modes"]
 CONDITIONS = list(config["conditions"])
-#: GPUs a job of a GPU stage (features, priors, images, scores) asks for: one where the
-#: config's device is CUDA (``auto`` on a machine with an NVIDIA GPU), else none. The
-#: default profile allows one GPU job at a time (``resources: gpu=1``); the SLURM profile
-#: sets its own requests.
+#: GPUs a job of a GPU stage (CLIP targets, training, features, priors, images, scores)
+#: asks for: one where the config's device is CUDA (``auto`` on a machine with an NVIDIA
+#: GPU), else none. The default profile allows one GPU job at a time (``resources:
+#: gpu=1``); the SLURM profile sets its own requests.
 GPU_JOB = job_gpus(config["device"])
 
 #: The folder of one run (protocol, encoder, subject, seed) below each stage. A job
@@ -47,7 +59,7 @@ def for_conditions(pattern):
 #: Every (condition, mode) group of one run's generated images.
 IMAGE_GROUPS = [[condition, mode] for condition in CONDITIONS for mode in MODES]
 #: Feature network -> local weights file, or None (its metrics are not computed).
-METRIC_WEIGHTS = {name: path for name, path in config["metrics"]["weights"].items()}
+METRIC_WEIGHTS = config_slice(config["metrics"]["weights"])
 if SYNTHETIC:
     TAG_TABLE = "resources/synthetic/concept_tags.csv"
 else:
@@ -58,7 +70,7 @@ else:
 
 def synthetic_spec():
     """Keyword arguments of necomimi's SyntheticSpec, from the config."""
-    return {**config["synthetic"], **config["recording"]}
+    return config_slice({**config["synthetic"], **config["recording"]})
 
 
 def synthetic_raw_files(subject):
@@ -92,19 +104,19 @@ def raw_files(wildcards):
 def preprocessing_options():
     """Keyword arguments of necomimi.preprocessing.preprocess_subject."""
     recording = config["recording"]
-    return {
+    return config_slice({
         **config["preprocessing"],
         "n_sessions": recording["n_sessions"],
         "train_reps_per_session": recording["train_reps_per_session"],
         "test_reps_per_session": recording["test_reps_per_session"],
-    }
+    })
 
 
 def clip_model():
     """Keyword arguments of necomimi.clip.loading.load_clip (model files as inputs)."""
     if SYNTHETIC:
-        return DEMO_CLIP
-    return {"model_config": None, **{k: config["clip"][k] for k in config["clip"] if k != "batch_size"}}
+        return config_slice(DEMO_CLIP)
+    return config_slice({"model_config": None, **{k: config["clip"][k] for k in config["clip"] if k != "batch_size"}})
 
 
 def clip_files(wildcards):
@@ -123,7 +135,7 @@ def training_eeg(wildcards):
 
 def training_options():
     """Keyword arguments of necomimi.training.loop.train_encoder from the config."""
-    return {k: v for k, v in config["training"].items() if k != "protocol"}
+    return config_slice({k: v for k, v in config["training"].items() if k != "protocol"})
 
 
 def decoder_weights():
@@ -136,12 +148,12 @@ def decoder_weights():
 def decoder_options():
     """Decoder settings of necomimi.generation.images.generate_images, weights included."""
     settings = {k: v for k, v in GENERATION.items() if k not in ("modes", "seed")}
-    return {"variant": None, **settings, **decoder_weights()}
+    return config_slice({"variant": None, **settings, **decoder_weights()})
 
 
 def prior_training_options():
     """Keyword arguments of necomimi.generation.prior.train_prior from the config."""
-    return {k: v for k, v in config["prior"].items() if k not in ("num_inference_steps", "guidance_scale")}
+    return config_slice({k: v for k, v in config["prior"].items() if k not in ("num_inference_steps", "guidance_scale")})
 
 
 def prior_sampling_options():
@@ -165,7 +177,7 @@ def run_files(pattern):
 
 def cat_judge():
     """Prompts and top-k of the CAT score's CLIP judge."""
-    return {key: config["cat"][key] for key in ("templates", "top_k")}
+    return config_slice({key: config["cat"][key] for key in ("templates", "top_k")})
 
 
 def ratings_files(wildcards):
@@ -207,6 +219,15 @@ RETRIEVAL_OUTPUTS = [
     "results/tables/retrieval_table1.md",
     "results/tables/retrieval_table2.md",
     "results/figures/selection_accuracy.png",
+    "results/tables/retrieval_table1.html",
+    "results/tables/retrieval_table2.html",
+]
+#: What rule tabulate_images writes for ``snakemake --report`` beside the study's tables.
+#: The default target asks for it: Snakemake makes a missing output only where asked.
+REPORT_OUTPUTS = [
+    *(f"results/tables/{name}.html" for name in ("cat_table3", "fid_table4", "ssim_table5", "reconstruction_metrics")),
+    "results/figures/cat_scores.png",
+    "results/figures/images",
 ]
 
 
@@ -216,4 +237,4 @@ def final_outputs():
     ``results/cat_scores.csv`` alone does too: its rule waits for the retrieval
     tables, so ``snakemake results/cat_scores.csv`` regenerates everything.
     """
-    return [*RETRIEVAL_OUTPUTS, "results/cat_scores.csv"]
+    return [*RETRIEVAL_OUTPUTS, "results/cat_scores.csv", *REPORT_OUTPUTS]

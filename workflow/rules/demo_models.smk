@@ -10,10 +10,11 @@ rule build_demo_clip:
     output:
         config=DEMO_CLIP["model_config"],
         weights=DEMO_CLIP["pretrained"],
+        provenance="results/provenance/build_demo_clip.json",
     params:
         image_dir=lambda wildcards, input: os.path.dirname(input.images),
         out_dir=lambda wildcards, output: os.path.dirname(output.weights),
-        options=config.get("demo_clip"),
+        options=config_slice(config["demo_clip"]),
         image_size=config["synthetic"]["image_size"],
     log:
         "logs/build_demo_clip.log",
@@ -29,6 +30,7 @@ rule build_demo_decoder:
     output:
         sdxl_turbo=directory(DEMO_DECODER["sdxl_turbo"]),
         ip_adapter=DEMO_DECODER["ip_adapter"],
+        provenance="results/provenance/build_demo_decoder.json",
     params:
         image_embed_dim=config["demo_clip"]["embed_dim"],
         image_size=config["generation"]["height"],

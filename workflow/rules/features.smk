@@ -12,6 +12,7 @@ rule extract_features:
     output:
         train=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_train.pt"),
         test=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_test.pt"),
+        provenance=f"results/provenance/extract_features/{RUN_NAME}.json",
     params:
         conditions=config["conditions"],
         batch_size=config["features"]["batch_size"],
@@ -36,7 +37,8 @@ rule evaluate_retrieval:
         features=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_test.pt"),
         targets="results/targets/clip_targets.h5",
     output:
-        for_conditions(f"results/retrieval/{RUN}/{{condition}}.csv"),
+        retrieval=for_conditions(f"results/retrieval/{RUN}/{{condition}}.csv"),
+        provenance=f"results/provenance/evaluate_retrieval/{RUN_NAME}.json",
     params:
         conditions=CONDITIONS,
         draws=config["retrieval"]["monte_carlo_draws"],

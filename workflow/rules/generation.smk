@@ -12,6 +12,7 @@ rule train_prior:
     output:
         prior=for_conditions(f"results/prior/{RUN}/{{condition}}/prior.pt"),
         history=for_conditions(f"results/prior/{RUN}/{{condition}}/history.csv"),
+        provenance=f"results/provenance/train_prior/{RUN_NAME}.json",
     params:
         options=prior_training_options(),
         device=config["device"],
@@ -33,6 +34,7 @@ rule record_decoder_weights:
         **decoder_weights(),
     output:
         "results/provenance/decoder_weights.json",
+        provenance="results/provenance/record_decoder_weights.json",
     params:
         variant=GENERATION.get("variant"),
     log:
@@ -51,7 +53,8 @@ rule generate_images:
         prior=for_conditions(f"results/prior/{RUN}/{{condition}}/prior.pt") if "two_stage" in MODES else [],
         weights_record="results/provenance/decoder_weights.json",
     output:
-        [directory(f"results/images/{RUN}/{condition}/{mode}") for condition in CONDITIONS for mode in MODES],
+        folders=[directory(f"results/images/{RUN}/{condition}/{mode}") for condition in CONDITIONS for mode in MODES],
+        provenance=f"results/provenance/generate_images/{RUN_NAME}.json",
     params:
         conditions=CONDITIONS,
         modes=MODES,

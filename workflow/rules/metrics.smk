@@ -10,6 +10,7 @@ rule judge_ground_truth:
     output:
         scores="results/cat/ground_truth.csv",
         verdicts="results/cat/ground_truth_verdicts.csv",
+        provenance="results/provenance/judge_ground_truth.json",
     params:
         image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
         clip=clip_model(),
@@ -39,6 +40,7 @@ rule score_images:
         metrics=f"results/metrics/{RUN}/image_metrics.csv",
         cat=f"results/cat/{RUN}/cat_scores.csv",
         verdicts=[f"results/cat/{RUN}/{condition}/{mode}.csv" for condition, mode in IMAGE_GROUPS],
+        provenance=f"results/provenance/score_images/{RUN_NAME}.json",
     params:
         groups=IMAGE_GROUPS,
         image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
@@ -75,12 +77,52 @@ rule tabulate_images:
         table4="results/tables/fid_table4.md",
         table5="results/tables/ssim_table5.md",
         suite="results/tables/reconstruction_metrics.md",
-        cat_figure="results/figures/cat_scores.png",
-        grids=run_files(f"results/figures/images/{RUN}.png"),
+        # HTML twins of the tables: the report shows HTML, not markdown.
+        table3_html=report(
+            "results/tables/cat_table3.html",
+            caption="../report/cat_table3.rst",
+            category="Tables",
+            labels={"table": "Table 3: CAT score"},
+        ),
+        table4_html=report(
+            "results/tables/fid_table4.html",
+            caption="../report/fid_table4.rst",
+            category="Tables",
+            labels={"table": "Table 4: FID"},
+        ),
+        table5_html=report(
+            "results/tables/ssim_table5.html",
+            caption="../report/ssim_table5.rst",
+            category="Tables",
+            labels={"table": "Table 5: SSIM"},
+        ),
+        suite_html=report(
+            "results/tables/reconstruction_metrics.html",
+            caption="../report/reconstruction_metrics.rst",
+            category="Tables",
+            labels={"table": "Reconstruction metrics (MindEye/ATM suite)"},
+        ),
+        cat_figure=report(
+            "results/figures/cat_scores.png",
+            caption="../report/cat_scores.rst",
+            category="Figures",
+            labels={"figure": "CAT scores with ceiling and chance"},
+        ),
+        # One grid per run, <protocol>/<encoder>/sub-XX/seed-N.png (params.grids).
+        grids=report(
+            directory("results/figures/images"),
+            patterns=["{protocol}/{encoder}/sub-{subject}/seed-{seed}.png"],
+            caption="../report/image_grid.rst",
+            category="Generated images",
+            subcategory="{encoder}",
+            labels={"subject": "{subject}", "seed": "{seed}", "protocol": "{protocol}"},
+        ),
+        provenance="results/provenance/tabulate_images.json",
     params:
         image_dir=lambda wildcards, input: os.path.dirname(input.metadata),
         runs=RUNS,
         run_folders=[run_image_folders(run) for run in RUNS],
+        grids=run_files(f"{RUN}.png"),  # in output.grids
         concepts=8,
     log:
         "logs/tabulate_images.log",

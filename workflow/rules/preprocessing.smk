@@ -11,6 +11,7 @@ if FROM_PREPROCESSED:
             train="results/preprocessed/sub-{subject}/eeg_train.npy",
             test="results/preprocessed/sub-{subject}/eeg_test.npy",
             info="results/preprocessed/sub-{subject}/info.json",
+            provenance="results/provenance/import_preprocessed/sub-{subject}.json",
         params:
             out_dir=lambda wildcards, output: os.path.dirname(output.info),
         log:
@@ -33,6 +34,7 @@ else:
             train="results/preprocessed/sub-{subject}/eeg_train.npy",
             test="results/preprocessed/sub-{subject}/eeg_test.npy",
             info="results/preprocessed/sub-{subject}/info.json",
+            provenance="results/provenance/preprocess_subject/sub-{subject}.json",
         params:
             raw_dir=raw_subject_dir,
             out_dir=lambda wildcards, output: os.path.dirname(output.info),

@@ -8,6 +8,7 @@ rule synthesize_images:
         metadata="resources/synthetic/image_set/image_metadata.npy",
         factors="resources/synthetic/image_factors.csv",
         tags="resources/synthetic/concept_tags.csv",
+        provenance="results/provenance/synthesize_images.json",
     params:
         root=lambda wildcards, output: os.path.dirname(output.factors),
         spec=synthetic_spec(),
@@ -26,6 +27,7 @@ rule synthesize_subject:
         factors="resources/synthetic/image_factors.csv",
     output:
         synthetic_raw_files("{subject}"),
+        provenance="results/provenance/synthesize_subject/sub-{subject}.json",
     params:
         root=lambda wildcards, input: os.path.dirname(input.factors),
         spec=synthetic_spec(),

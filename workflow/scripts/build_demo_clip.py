@@ -2,6 +2,7 @@
 
 from necomimi.clip.demo_model import train_demo_clip
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 train_demo_clip(
@@ -11,3 +12,4 @@ train_demo_clip(
     image_size=snakemake.params.image_size,  # noqa: F821
     **snakemake.params.options,  # noqa: F821
 )
+write_provenance(snakemake)  # noqa: F821

@@ -2,6 +2,7 @@
 
 from necomimi.generation.demo_decoder import build_demo_decoder
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 build_demo_decoder(
@@ -11,3 +12,4 @@ build_demo_decoder(
     image_size=snakemake.params.image_size,  # noqa: F821
     seed=snakemake.params.seed,  # noqa: F821
 )
+write_provenance(snakemake)  # noqa: F821

@@ -2,10 +2,11 @@
 
 from necomimi.evaluation.retrieval import evaluate_retrieval
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 params, wildcards = snakemake.params, snakemake.wildcards  # noqa: F821
-outputs = zip(params.conditions, snakemake.input.features, snakemake.output, strict=True)  # noqa: F821
+outputs = zip(params.conditions, snakemake.input.features, snakemake.output.retrieval, strict=True)  # noqa: F821
 for condition, features, out_file in outputs:
     evaluate_retrieval(
         features_file=features,
@@ -18,3 +19,4 @@ for condition, features, out_file in outputs:
         monte_carlo_draws=params.draws,
         seed=params.seed,
     )
+write_provenance(snakemake)  # noqa: F821

@@ -4,6 +4,7 @@ import os
 
 from necomimi.generation.features import extract_features
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 params = snakemake.params  # noqa: F821
@@ -18,3 +19,4 @@ for (condition, channels), test_features in zip(params.conditions.items(), snake
         batch_size=params.batch_size,
         device=params.device,
     )
+write_provenance(snakemake)  # noqa: F821

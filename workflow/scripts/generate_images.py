@@ -2,10 +2,11 @@
 
 from necomimi.generation.images import generate_images
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 wildcards, params = snakemake.wildcards, snakemake.params  # noqa: F821
-folders = iter(snakemake.output)  # noqa: F821  (condition-major, then mode)
+folders = iter(snakemake.output.folders)  # noqa: F821  (condition-major, then mode)
 priors = snakemake.input.prior or [None] * len(params.conditions)  # noqa: F821
 generate_images(
     targets_file=snakemake.input.targets,  # noqa: F821
@@ -21,3 +22,4 @@ generate_images(
     prior_sampling=params.prior_sampling,
     device=params.device,
 )
+write_provenance(snakemake)  # noqa: F821

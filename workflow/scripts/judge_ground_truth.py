@@ -3,6 +3,7 @@
 from necomimi.data.things_eeg2 import image_paths
 from necomimi.evaluation.image_scores import judge_ground_truth
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 judge_ground_truth(
@@ -15,3 +16,4 @@ judge_ground_truth(
     device=snakemake.params.device,  # noqa: F821
     batch_size=snakemake.config["metrics"]["batch_size"],  # noqa: F821  (not a param: it changes no result)
 )
+write_provenance(snakemake)  # noqa: F821

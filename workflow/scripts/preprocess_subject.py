@@ -2,6 +2,7 @@
 
 from necomimi.preprocessing import preprocess_subject
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 preprocess_subject(
@@ -9,3 +10,4 @@ preprocess_subject(
     snakemake.params.out_dir,  # noqa: F821
     **snakemake.params.options,  # noqa: F821
 )
+write_provenance(snakemake)  # noqa: F821

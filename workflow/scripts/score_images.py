@@ -3,6 +3,7 @@
 from necomimi.data.things_eeg2 import image_paths
 from necomimi.evaluation.image_scores import score_run_images
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 params, wildcards = snakemake.params, snakemake.wildcards  # noqa: F821
@@ -23,3 +24,4 @@ score_run_images(
     device=params.device,
     batch_size=snakemake.config["metrics"]["batch_size"],  # noqa: F821  (not a param: it changes no result)
 )
+write_provenance(snakemake)  # noqa: F821

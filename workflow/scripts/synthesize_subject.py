@@ -2,6 +2,7 @@
 
 from necomimi.data.synthetic import SyntheticSpec, write_subject_raw
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 write_subject_raw(
@@ -9,3 +10,4 @@ write_subject_raw(
     SyntheticSpec(**snakemake.params.spec),  # noqa: F821
     snakemake.wildcards.subject,  # noqa: F821
 )
+write_provenance(snakemake)  # noqa: F821

@@ -2,6 +2,7 @@
 
 from necomimi.generation.prior import train_prior
 from necomimi.utils.job_log import log_job
+from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 outputs = zip(snakemake.input.features, snakemake.output.prior, snakemake.output.history, strict=True)  # noqa: F821
@@ -14,3 +15,4 @@ for features, prior, history in outputs:
         device=snakemake.params.device,  # noqa: F821
         **snakemake.params.options,  # noqa: F821
     )
+write_provenance(snakemake)  # noqa: F821

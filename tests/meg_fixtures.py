@@ -1,0 +1,55 @@
+"""The synthetic THINGS-MEG of the MEG tests, written once per test session.
+
+Each test module wraps :func:`synthetic_meg` and :func:`preprocessed_meg` in its own
+session-scoped fixture; the cache here makes them write the data only once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from necomimi.data.synthetic.meg_spec import SyntheticMegSpec
+from necomimi.data.synthetic.meg_writer import (
+    bids_root,
+    things_tables,
+    write_meg_dataset,
+)
+from necomimi.data.things_meg import derivative_file
+from necomimi.preprocessing.meg_derivative import preprocess_meg_derivative
+
+#: The default small dataset: 10 concepts x 4 exp images, 3 test concepts,
+#: 3 sessions x 2 runs, 2 catch trials per run.
+MEG_SPEC = SyntheticMegSpec()
+PARTICIPANTS = (1, 2)
+_CACHE: dict[tuple[str, str], Path] = {}
+
+
+def synthetic_meg(tmp_path_factory) -> Path:
+    """Return the dataset folder (raw runs, derivatives, THINGS tables, image set)."""
+    key = (str(tmp_path_factory.getbasetemp()), "data")
+    if key not in _CACHE:
+        root = tmp_path_factory.mktemp("things-meg")
+        write_meg_dataset(root, MEG_SPEC, list(PARTICIPANTS))
+        _CACHE[key] = root
+    return _CACHE[key]
+
+
+def preprocess(root: Path, participant: int, out_dir: Path, **options):
+    """Run entry point A on a participant of a synthetic dataset folder."""
+    image_paths, concept_index = things_tables(root)
+    return preprocess_meg_derivative(
+        derivative_file(bids_root(root), participant), out_dir,
+        image_paths=image_paths, image_concept_index=concept_index, **options,
+    )  # fmt: skip
+
+
+def preprocessed_meg(tmp_path_factory) -> Path:
+    """Entry point A's outputs for every participant: ``<folder>/sub-BIGMEG{n}/``."""
+    key = (str(tmp_path_factory.getbasetemp()), "preprocessed")
+    if key not in _CACHE:
+        root = synthetic_meg(tmp_path_factory)
+        out = tmp_path_factory.mktemp("things-meg-preprocessed")
+        for participant in PARTICIPANTS:
+            preprocess(root, participant, out / f"sub-BIGMEG{participant}")
+        _CACHE[key] = out
+    return _CACHE[key]
