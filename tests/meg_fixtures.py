@@ -35,21 +35,29 @@ def synthetic_meg(tmp_path_factory) -> Path:
 
 
 def preprocess(root: Path, participant: int, out_dir: Path, **options):
-    """Run entry point A on a participant of a synthetic dataset folder."""
+    """Run entry point A on a participant of a synthetic dataset folder.
+
+    SHA-256 digests are cached inside the dataset folder, not in the working folder.
+    """
     image_paths, concept_index = things_tables(root)
     return preprocess_meg_derivative(
         derivative_file(bids_root(root), participant), out_dir,
-        image_paths=image_paths, image_concept_index=concept_index, **options,
+        image_paths=image_paths, image_concept_index=concept_index, **{"cache_dir": root / ".sha256", **options},
     )  # fmt: skip
 
 
 def preprocessed_meg(tmp_path_factory) -> Path:
-    """Entry point A's outputs for every participant: ``<folder>/sub-BIGMEG{n}/``."""
+    """Entry point A's outputs for every participant: ``<folder>/sub-BIGMEG{n}/``.
+
+    Participants after the first must have the first one's images, in its order.
+    """
     key = (str(tmp_path_factory.getbasetemp()), "preprocessed")
     if key not in _CACHE:
         root = synthetic_meg(tmp_path_factory)
         out = tmp_path_factory.mktemp("things-meg-preprocessed")
+        first = out / f"sub-BIGMEG{PARTICIPANTS[0]}"
         for participant in PARTICIPANTS:
-            preprocess(root, participant, out / f"sub-BIGMEG{participant}")
+            same = None if participant == PARTICIPANTS[0] else first
+            preprocess(root, participant, out / f"sub-BIGMEG{participant}", same_images_as=same)
         _CACHE[key] = out
     return _CACHE[key]

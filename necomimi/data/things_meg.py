@@ -87,9 +87,9 @@ DERIVATIVE_TMAX = 1.3
 #: ``images/aardvark/aardvark_01b.jpg``, and its concept number (1..1854).
 IMAGE_PATHS_FILE = Path("Metadata") / "Image-specific" / "image_paths.csv"
 IMAGE_CONCEPT_INDEX_FILE = Path("Metadata") / "Concept-specific" / "image_concept_index.csv"
-#: ATM's image folders (MEG.md 2.1 step 13, 4.3): ``{things_category_nr:05d}_{concept}``.
-TRAINING_IMAGES_DIR = "training_images"
-TEST_IMAGES_DIR = "test_images"
+# ATM copies the images into THINGS-EEG2's image-set layout (MEG.md 2.1 step 13, 4.3):
+# necomimi.data.things_eeg2's TRAINING_IMAGES_DIR and TEST_IMAGES_DIR, holding folders
+# named by image_folder() below.
 
 #: The counts of the real dataset per participant (MEG.md 1.1, 4.2), checked only on
 #: request (``expect_real_counts``): necomimi derives every count from the data.
@@ -140,6 +140,16 @@ def derivative_parts(first: str | Path) -> list[Path]:
     return parts
 
 
+def derivative_sidecar(first: str | Path) -> Path:
+    """The JSON sidecar beside a derivative: ``preprocessed_P{n}-epo.json``.
+
+    Entry point B writes it (raw files, parameters, versions); the dataset authors'
+    derivative has none.
+    """
+    first = Path(first)
+    return first.with_name(f"{first.name.removesuffix('.fif')}.json")
+
+
 def is_sensor(name: str) -> bool:
     """Whether ``name`` is a CTF MEG sensor name such as ``MLO11-1609``."""
     return SENSOR_PATTERN.match(name) is not None
@@ -169,7 +179,8 @@ def read_things_images(image_paths: str | Path, image_concept_index: str | Path)
     pandas.DataFrame
         Indexed by THINGS image number (row + 1), columns ``things_category_nr``,
         ``concept`` (the path's folder name), ``file`` and ``folder``
-        (:func:`image_folder`).
+        (:func:`image_folder`); ``attrs`` ``image_paths`` and ``image_concept_index``
+        hold the two paths, which messages about the table name.
 
     Raises
     ------
@@ -215,4 +226,5 @@ def read_things_images(image_paths: str | Path, image_concept_index: str | Path)
             f"{names.index[names > 1].tolist()[:5]} have images in more than one folder"
         )
     table["folder"] = [image_folder(n, c) for n, c in zip(table["things_category_nr"], table["concept"])]
+    table.attrs.update(image_paths=str(image_paths), image_concept_index=str(image_concept_index))
     return table

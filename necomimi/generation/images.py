@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,7 +29,7 @@ from necomimi.generation.decoder import Decoder, load_decoder
 from necomimi.generation.features import load_features
 from necomimi.generation.prior import load_prior, sample_prior
 from necomimi.generation.seeds import generators, image_seed
-from necomimi.utils.atomic import atomic_path
+from necomimi.utils.atomic import atomic_folder, atomic_path
 from necomimi.utils.device import resolve_device
 from necomimi.utils.hashing import file_sha256
 from necomimi.utils.provenance import package_versions
@@ -76,18 +73,12 @@ def render_batches(decoder: Decoder, embeddings: torch.Tensor, seeds: list[int],
 
 def _write_mode_folder(out_dir: Path, images: list, embeddings: torch.Tensor, sidecar: dict, names: list[str]) -> None:
     """Write PNGs, embeddings and sidecar into a fresh folder, then move it into place."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         for entry, image, name in zip(sidecar["images"], images, names, strict=True):
             image.save(tmp / name)
             entry["sha256"] = file_sha256(tmp / name)
         torch.save(embeddings.contiguous(), tmp / EMBEDDINGS)
         (tmp / SIDECAR).write_text(json.dumps(sidecar, indent=2) + "\n")
-        shutil.rmtree(out_dir, ignore_errors=True)
-        os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _log_agreement(samples: torch.Tensor, truth: torch.Tensor) -> None:

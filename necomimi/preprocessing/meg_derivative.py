@@ -16,13 +16,21 @@ events and metadata.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import mne
 import numpy as np
+import pandas as pd
 
-from necomimi.data.things_meg import derivative_parts, read_things_images
+from necomimi.data.things_meg import (
+    DEAD_CHANNEL,
+    derivative_parts,
+    derivative_sidecar,
+    is_sensor,
+    read_things_images,
+)
 from necomimi.preprocessing.meg_outputs import (
     CH_NAMES_FILE,
     INFO_FILE,
@@ -38,8 +46,9 @@ from necomimi.preprocessing.meg_outputs import (
     write_info,
 )
 from necomimi.preprocessing.meg_split import MegSplit, check_real_counts, split_trials
+from necomimi.utils.atomic import staged_files
+from necomimi.utils.hashing import SHA256_CACHE_DIR
 from necomimi.utils.npy import NpyWriter
-from necomimi.utils.staging import staged_files
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +68,61 @@ def read_derivative(path: str | Path) -> mne.BaseEpochs:
         return mne.read_epochs(path, preload=False, verbose="error")
     except (OSError, ValueError, RuntimeError) as error:
         raise ValueError(f"{path}: cannot read the epochs ({error})") from error
+
+
+def check_channels(epochs: mne.BaseEpochs, source: Path) -> None:
+    """Refuse a derivative whose channels are not the working CTF sensors, typed ``mag``.
+
+    The dataset authors keep the sensors (``picks='mag'``) and drop ``MRO11-1609``
+    (MEG.md 1.6 steps 3 and 6); stimulus, reference or misc channels, or sensors of
+    another type, mean another file than their derivative.
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the first offending channels.
+    """
+    names, types = list(epochs.ch_names), epochs.get_channel_types()
+    others = [name for name in names if not is_sensor(name)]
+    if others:
+        raise ValueError(
+            f"{source}: channel(s) {others[:5]} are not CTF MEG sensors (names like MLO11-1609); "
+            "the derivative holds the sensors only"
+        )
+    wrong = {name: kind for name, kind in zip(names, types, strict=True) if kind != "mag"}
+    if wrong:
+        raise ValueError(
+            f"{source}: {len(wrong)} sensor(s) typed other than 'mag' (e.g. {dict(list(wrong.items())[:3])}); "
+            "the derivative's sensors are MNE 'mag' channels"
+        )
+    if DEAD_CHANNEL in names:
+        raise ValueError(f"{source}: holds the dead sensor {DEAD_CHANNEL}, which the dataset authors drop")
+
+
+def check_same_images(split: MegSplit, reference: str | Path, *, source: Path) -> None:
+    """Refuse a split whose images differ from another participant's output folder.
+
+    All participants saw the same images (MEG.md 1.1, 4.2), so their
+    ``train_index.tsv`` and ``test_index.tsv`` list the same image numbers in the same
+    order; models, CLIP targets and cross-participant training rely on it.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If ``reference`` lacks an index table, or the training or test images differ
+        in number or order; the message names both files.
+    """
+    for kind, name, index in (("training", TRAIN_INDEX_FILE, split.train_index),
+                              ("test", TEST_INDEX_FILE, split.test_index)):  # fmt: skip
+        path = Path(reference) / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such index table to compare {source}'s images with")
+        theirs = pd.read_csv(path, sep="\t")["things_image_nr"].to_numpy()
+        if not np.array_equal(theirs, index["things_image_nr"].to_numpy()):
+            raise ValueError(
+                f"{source}: the {kind} images differ in number or order from those of {path}; "
+                "all participants saw the same images"
+            )
 
 
 def crop_samples(times: np.ndarray, sfreq: float, tmin: float, tmax: float) -> np.ndarray:
@@ -137,6 +201,8 @@ def preprocess_meg_derivative(
     tmax: float = 1.0,
     chunk_mb: float = 256.0,
     expect_real_counts: bool = False,
+    same_images_as: str | Path | None = None,
+    cache_dir: str | Path = SHA256_CACHE_DIR,
 ) -> MegSplit:
     """Preprocess one participant from the dataset authors' derivative (entry point A).
 
@@ -156,8 +222,19 @@ def preprocess_meg_derivative(
     chunk_mb : float
         Size of the float64 chunks of epochs read at a time, MiB.
     expect_real_counts : bool
-        Also refuse counts other than a real participant's (27,048 trials, 200 test
-        images x 12 sessions, 1,654 concepts x 12 images, 271 channels, 201 samples).
+        Also refuse counts other than a real participant's
+        (:data:`~necomimi.data.things_meg.REAL_COUNTS`: 27,048 trials, 200 test images
+        x 12 sessions, 1,654 concepts x 12 images, 271 channels, 201 samples). Every
+        count is otherwise derived from the data, so real THINGS-MEG data should pass
+        True (a caller such as the workflow sets it from its data source); the
+        synthetic data, which are smaller, need False.
+    same_images_as : str or Path, optional
+        Another participant's output folder: refuse this participant if its training
+        or test images differ from those in number or order (:func:`check_same_images`;
+        e.g. participant 1's folder for participants 2 to 4).
+    cache_dir : str or Path
+        Where the SHA-256 of unchanged source files are remembered between runs
+        (:func:`~necomimi.preprocessing.meg_outputs.source_record`).
 
     Returns
     -------
@@ -167,11 +244,20 @@ def preprocess_meg_derivative(
     Raises
     ------
     FileNotFoundError, ValueError
-        For a missing or unreadable file or trials that break the split rules; each
-        message names the file. Nothing is left in ``out_dir`` then.
+        For a missing or unreadable file, channels other than the working sensors
+        (:func:`check_channels`) or trials that break the split rules; each message
+        names the file. Nothing is left in ``out_dir`` then.
+
+    Notes
+    -----
+    A derivative made by entry point B has a JSON sidecar
+    (:func:`~necomimi.data.things_meg.derivative_sidecar`: raw files, parameters,
+    versions); it is hashed with the sources and copied into ``info.json`` under
+    ``notes.derivative_provenance``.
     """
     derivative, out_dir = Path(derivative), Path(out_dir)
     epochs = read_derivative(derivative)
+    check_channels(epochs, derivative)
     images = read_things_images(image_paths, image_concept_index)
     split = split_trials(epochs.events[:, 2], epochs.metadata, images, source=derivative)
     kept = crop_samples(epochs.times, epochs.info["sfreq"], tmin, tmax)
@@ -179,6 +265,13 @@ def preprocess_meg_derivative(
     counts = {**split.counts, "n_channels": len(epochs.ch_names), "n_times": len(kept)}
     if expect_real_counts:
         check_real_counts(counts, source=derivative)
+    if same_images_as is not None:
+        check_same_images(split, same_images_as, source=derivative)
+    sidecar = derivative_sidecar(derivative)
+    sidecars = [sidecar] if sidecar.is_file() else []
+    notes = {"image_nr_mismatches": split.image_nr_mismatches}
+    if sidecars:
+        notes["derivative_provenance"] = json.loads(sidecar.read_text(encoding="utf-8"))
     logger.info(
         "%s: %d training trials (%d concepts x %d images), %d test images x %d sessions, "
         "%d channels x %d samples",
@@ -194,6 +287,7 @@ def preprocess_meg_derivative(
         write_ch_names(staging / CH_NAMES_FILE, list(epochs.ch_names))
         write_index(staging / TRAIN_INDEX_FILE, split.train_index)
         write_index(staging / TEST_INDEX_FILE, split.test_index)
+        sources = [*derivative_parts(derivative), *sidecars, Path(image_paths), Path(image_concept_index)]
         write_info(
             staging / INFO_FILE,
             ch_names=list(epochs.ch_names),
@@ -201,35 +295,10 @@ def preprocess_meg_derivative(
             sfreq=epochs.info["sfreq"],
             shapes=shapes,
             counts=counts,
-            sources=source_record([*derivative_parts(derivative), Path(image_paths), Path(image_concept_index)]),
+            sources=source_record(sources, cache_dir),
             options={"entry_point": "derivative", "tmin": tmin, "tmax": tmax,
-                     "expect_real_counts": expect_real_counts},  # fmt: skip
-            notes={"image_nr_mismatches": split.image_nr_mismatches},
+                     "expect_real_counts": expect_real_counts,
+                     "same_images_as": None if same_images_as is None else str(same_images_as)},  # fmt: skip
+            notes=notes,
         )
     return split
-
-
-def check_identical_splits(out_dirs: list[str | Path]) -> None:
-    """Refuse participants whose training or test image order differs (MEG.md 4.2).
-
-    All participants saw the same images, so their ``train_index.tsv`` and
-    ``test_index.tsv`` must list the same image numbers in the same order; models
-    and CLIP targets rely on it.
-
-    Raises
-    ------
-    ValueError
-        Naming the first folder that differs from the first one.
-    """
-    import pandas as pd
-
-    first = None
-    for out_dir in map(Path, out_dirs):
-        images = tuple(
-            tuple(pd.read_csv(out_dir / name, sep="\t")["things_image_nr"])
-            for name in (TRAIN_INDEX_FILE, TEST_INDEX_FILE)
-        )
-        if first is None:
-            first = (out_dir, images)
-        elif images != first[1]:
-            raise ValueError(f"{out_dir}: the image order differs from {first[0]}'s")

@@ -10,15 +10,13 @@ train ``(n_concepts, n_images, 1, C, T)``, test ``(n_images, 1, n_sessions, C, T
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-import necomimi
-from necomimi.utils.hashing import file_sha256
-from necomimi.utils.provenance import package_versions
+from necomimi.utils.hashing import SHA256_CACHE_DIR, cached_file_sha256
+from necomimi.utils.provenance import software_versions
 
 TRAIN_FILE = "train.npy"
 TEST_FILE = "test.npy"
@@ -49,9 +47,14 @@ def read_ch_names(path: str | Path) -> list[str]:
     return Path(path).read_text(encoding="utf-8").splitlines()
 
 
-def source_record(paths: list[Path]) -> list[dict]:
-    """Path, size and SHA-256 of every source file."""
-    return [{"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in paths]
+def source_record(paths: list[Path], cache_dir: str | Path = SHA256_CACHE_DIR) -> list[dict]:
+    """Path, size and SHA-256 of every source file.
+
+    A real derivative is 8 GB in four files, read by several jobs: each digest is
+    computed once and remembered in ``cache_dir`` while the file is unchanged
+    (:func:`~necomimi.utils.hashing.cached_file_sha256`).
+    """
+    return [{"path": str(p), "bytes": p.stat().st_size, "sha256": cached_file_sha256(p, cache_dir)} for p in paths]
 
 
 def write_info(
@@ -77,8 +80,6 @@ def write_info(
         "sources": sources,
         "options": options,
         "notes": notes or {},
-        "necomimi_version": necomimi.__version__,
-        "python_version": platform.python_version(),
-        "package_versions": package_versions(_PROVENANCE_PACKAGES),
+        **software_versions(_PROVENANCE_PACKAGES),
     }
     path.write_text(json.dumps(info, indent=2), encoding="utf-8")

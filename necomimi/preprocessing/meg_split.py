@@ -6,12 +6,16 @@ concept. The rules reproduce ATM's notebook (MEG.md 2.1 steps 3-9) and add the
 checks it lacks; the orders are stable, so a repetition of a test image is a session.
 
 * catch: ``trial_type == 'catch'``, which must coincide with event code 999999;
-  dropped.
+  every session holds the same number of them. Dropped.
 * test: the images of ``trial_type == 'test'``; each must occur exactly once in every
-  session. Ordered by (THINGS image number, session), stably.
+  session (so every session holds the same number of test trials). Ordered by (THINGS
+  image number, session), stably.
 * train: ``exp`` trials whose concept is not the concept of a test image; every
   ``exp`` image occurs once, every training concept has the same number of images.
-  Ordered by THINGS image number (= concept, then image).
+  Ordered by THINGS image number, which must number the images concept by concept in
+  concept order (ATM's reshape to (concept, image) relies on it).
+* every concept of the THINGS tables is a test or a training concept, so a training
+  concept whose trials were all removed cannot vanish unnoticed.
 
 With these checks, ATM's own rule (test = the image numbers that occur exactly
 ``n_sessions`` times) selects the same test images.
@@ -26,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from necomimi.data.things_eeg2 import TEST_IMAGES_DIR, TRAINING_IMAGES_DIR
 from necomimi.data.things_meg import (
     CATCH_EVENT,
     METADATA_CONCEPT,
@@ -33,8 +38,6 @@ from necomimi.data.things_meg import (
     METADATA_SESSION,
     METADATA_TRIAL_TYPE,
     REAL_COUNTS,
-    TEST_IMAGES_DIR,
-    TRAINING_IMAGES_DIR,
     TRIAL_CATCH,
     TRIAL_EXP,
     TRIAL_TEST,
@@ -112,6 +115,23 @@ def _check_catch(codes: np.ndarray, types: np.ndarray, source: Path) -> None:
         )
 
 
+def _index_file(images: pd.DataFrame) -> str:
+    """The image_concept_index.csv the table was read from (``read_things_images``)."""
+    return images.attrs.get("image_concept_index", "image_concept_index.csv")
+
+
+def _check_catch_per_session(types: np.ndarray, sessions: np.ndarray | None, source: Path) -> None:
+    """Every session holds the same number of catch trials (200 in THINGS-MEG)."""
+    if sessions is None:
+        return
+    per_session = {int(s): int(np.sum((types == TRIAL_CATCH) & (sessions == s))) for s in np.unique(sessions)}
+    if len(set(per_session.values())) > 1:
+        raise ValueError(
+            f"{source}: the sessions hold different numbers of '{TRIAL_CATCH}' trials "
+            f"(session: count {per_session}); every session has the same number"
+        )
+
+
 def _sessions(metadata: pd.DataFrame, source: Path) -> np.ndarray | None:
     if METADATA_SESSION not in metadata.columns:
         logger.warning(
@@ -175,7 +195,7 @@ def _concepts(
     if len(unknown):
         raise ValueError(
             f"{source}: image number(s) {_listed(unknown.tolist())} are not THINGS images "
-            f"1..{len(images)} of the image_paths / image_concept_index tables"
+            f"1..{len(images)} of {_index_file(images)}"
         )
     concepts = np.zeros(len(codes), dtype=np.int64)
     concepts[shown] = images["things_category_nr"].to_numpy()[codes[shown] - 1]
@@ -187,13 +207,32 @@ def _concepts(
         if len(differ):
             raise ValueError(
                 f"{source}: the metadata '{METADATA_CONCEPT}' of exp epoch(s) {_listed(differ)} "
-                "differs from the concept of their image in image_concept_index.csv"
+                f"differs from the concept of their image in {_index_file(images)}"
             )
         n_test = int(np.sum((types == TRIAL_TEST) & (listed != concepts)))
         if n_test:
             logger.warning("%s: %d test trial(s) have a metadata '%s' other than their image's concept",
                            source, n_test, METADATA_CONCEPT)  # fmt: skip
     return concepts
+
+
+def _check_grouped_by_concept(train_codes: np.ndarray, train_concepts: np.ndarray, images: pd.DataFrame,
+                              source: Path) -> None:  # fmt: skip
+    """Training images in image-number order must come concept by concept, in concept order.
+
+    ATM reshapes its sorted training epochs to (concept, image) and numbers the labels
+    by concept (MEG.md 2.1 step 10): right only if THINGS numbers the images of each
+    concept together and the concepts in ascending order, as THINGS does.
+    """
+    back = np.flatnonzero(np.diff(train_concepts) < 0)
+    if len(back):
+        k = int(back[0])
+        raise ValueError(
+            f"{source}: in {_index_file(images)}, training image {int(train_codes[k + 1])} (concept "
+            f"{int(train_concepts[k + 1])}) follows image {int(train_codes[k])} (concept {int(train_concepts[k])}): "
+            "image numbers must group the images by concept, in concept order (ATM's reshape to "
+            "(concept, image) relies on it)"
+        )
 
 
 def _image_nr_mismatches(codes: np.ndarray, types: np.ndarray, metadata: pd.DataFrame) -> int:
@@ -236,6 +275,7 @@ def split_trials(
     types = _trial_types(metadata, len(codes), source)
     _check_catch(codes, types, source)
     sessions = _sessions(metadata, source)
+    _check_catch_per_session(types, sessions, source)
     test_images, n_sessions = _test_images(codes, types, sessions, source)
 
     exp = np.flatnonzero(types == TRIAL_EXP)
@@ -252,12 +292,20 @@ def split_trials(
     train = train[np.argsort(codes[train], kind="stable")]
     if len(train) == 0:
         raise ValueError(f"{source}: no '{TRIAL_EXP}' trials of concepts other than the test images'")
+    folders = images.drop_duplicates("things_category_nr").set_index("things_category_nr")["folder"]
+    neither = np.setdiff1d(folders.index.to_numpy(), np.union1d(test_concepts, concepts[train]))
+    if len(neither):
+        raise ValueError(
+            f"{source}: concept(s) {_listed(folders[neither].tolist())} of {_index_file(images)} are neither "
+            "test nor training concepts: no trial shows one of their images (a training concept whose "
+            "trials were all removed?)"
+        )
+    _check_grouped_by_concept(codes[train], concepts[train], images, source)
     train_concepts, per_concept = np.unique(concepts[train], return_counts=True)
     values, how_often = np.unique(per_concept, return_counts=True)
     n_images = int(values[np.argmax(how_often)])
     short = train_concepts[per_concept != n_images]
     if len(short):
-        folders = images.drop_duplicates("things_category_nr").set_index("things_category_nr")["folder"]
         found = {folders[c]: int(n) for c, n in zip(train_concepts, per_concept, strict=True) if c in short}
         raise ValueError(
             f"{source}: training concept(s) {_listed(list(found.items()))} do not have the "

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import platform
-import shutil
-import tempfile
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
 
-import necomimi
 from necomimi.data.things_eeg2 import CHANNEL_NAMES
-from necomimi.utils.provenance import package_versions
+from necomimi.utils.atomic import staged_files
+from necomimi.utils.provenance import software_versions
 
 #: Array file per partition: float32 (images, repetitions, 63, times), plain ``.npy``.
 OUTPUT_FILES = {"training": "eeg_train.npy", "test": "eeg_test.npy"}
@@ -23,22 +18,14 @@ INFO_FILE = "info.json"
 _PROVENANCE_PACKAGES = ("numpy", "scipy", "scikit-learn", "mne")
 
 
-@contextlib.contextmanager
-def staged_outputs(out_dir: str | Path) -> Iterator[Path]:
+def staged_outputs(out_dir: str | Path) -> AbstractContextManager[Path]:
     """Yield a staging folder inside ``out_dir``; move the outputs in on success.
 
-    On an exception nothing is moved and the staging folder is removed, so a failed
+    :func:`~necomimi.utils.atomic.staged_files` for the two arrays and ``info.json``:
+    on an exception nothing is moved and the staging folder is removed, so a failed
     run leaves no partial output behind.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".preprocess-", dir=out_dir))
-    try:
-        yield staging
-        for name in (*OUTPUT_FILES.values(), INFO_FILE):
-            os.replace(staging / name, out_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return staged_files(out_dir, (*OUTPUT_FILES.values(), INFO_FILE), prefix=".preprocess-")
 
 
 def write_info(
@@ -61,8 +48,6 @@ def write_info(
         "n_test_reps": shapes["test"][1],
         "sources": sources,
         "options": options,
-        "necomimi_version": necomimi.__version__,
-        "python_version": platform.python_version(),
-        "package_versions": package_versions(_PROVENANCE_PACKAGES),
+        **software_versions(_PROVENANCE_PACKAGES),
     }
     path.write_text(json.dumps(info, indent=2), encoding="utf-8")

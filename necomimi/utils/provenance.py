@@ -40,6 +40,15 @@ def package_versions(packages: Iterable[str] = KEY_PACKAGES) -> dict[str, str]:
     return versions
 
 
+def software_versions(packages: Iterable[str]) -> dict:
+    """The ``necomimi_version``, ``python_version`` and ``package_versions`` of an output's info file."""
+    return {
+        "necomimi_version": necomimi.__version__,
+        "python_version": platform.python_version(),
+        "package_versions": package_versions(packages),
+    }
+
+
 def weight_files(paths: Iterable[str | Path]) -> list[Path]:
     """The weights files among ``paths``, and inside those that are folders, sorted."""
     found = set()

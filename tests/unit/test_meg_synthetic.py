@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from necomimi.data.synthetic.images import FACTORS_FILE, IMAGE_SET_DIR
 from necomimi.data.synthetic.meg_design import make_images
 from necomimi.data.synthetic.meg_signal import OCCIPITAL_SENSORS, SENSORS
 from necomimi.data.synthetic.meg_spec import SyntheticMegSpec
 from necomimi.data.synthetic.meg_writer import (
-    FACTORS_FILE,
-    IMAGE_SET_DIR,
     bids_root,
     things_tables,
     write_meg_dataset,
@@ -172,6 +171,17 @@ def test_images_of_a_concept_share_its_factors():
 def test_spec_refuses_bad_sizes(field, value):
     with pytest.raises(ValueError, match=f"synthetic_meg.{field}"):
         SyntheticMegSpec(**{field: value})
+
+
+def test_spec_refuses_a_design_with_possibly_empty_runs():
+    # One test image and at most one exp image per session, three runs, no catch
+    # trials: a run could hold no trial, which the generator cannot write.
+    with pytest.raises(ValueError, match=r"synthetic_meg.runs_per_session \(3\) exceeds the 1 trials every session"):
+        SyntheticMegSpec(n_concepts=2, exp_images_per_concept=1, n_test_concepts=1, n_sessions=2,
+                         runs_per_session=3, catch_per_run=0)  # fmt: skip
+    # Catch trials fill every run.
+    SyntheticMegSpec(n_concepts=2, exp_images_per_concept=1, n_test_concepts=1, n_sessions=2,
+                     runs_per_session=3, catch_per_run=1)  # fmt: skip
 
 
 def _derivative_content(root):

@@ -1,12 +1,26 @@
-"""Render a synthetic stimulus image from its latent factors."""
+"""Render a synthetic stimulus image from its latent factors, and save it.
+
+Both synthetic datasets (THINGS-EEG2 and THINGS-MEG) keep their images in an
+``image_set`` folder and the generating factors of every image in
+``image_factors.csv``, written by the helpers here.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 from PIL import Image, ImageDraw
 
 from necomimi.data.synthetic.factors import COLOUR_RGB, ImageFactors
+from necomimi.utils.atomic import atomic_path
 
+#: Folder of the stimulus images inside a synthetic dataset.
+IMAGE_SET_DIR = "image_set"
+#: The generating factors of every image, one row per image.
+FACTORS_FILE = "image_factors.csv"
+JPEG_QUALITY = 92
 _SUPERSAMPLE = 2  # masks are drawn at twice the size, then downsampled (anti-aliasing)
 _CIRCLE = 64  # vertices of a polygonal circle
 
@@ -170,3 +184,20 @@ def render_image(factors: ImageFactors, size: int, rng: np.random.Generator) -> 
     image = background + mask * (surface - background)
     image += np.float32(4.0) * rng.standard_normal(image.shape, dtype=np.float32)
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def save_jpeg(pixels: np.ndarray, path: Path) -> None:
+    """Save an RGB image as JPEG (quality :data:`JPEG_QUALITY`), creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, quality=JPEG_QUALITY)
+
+
+def factor_columns(factors: ImageFactors) -> dict:
+    """An image's columns of ``image_factors.csv``: the categorical factors, then the others."""
+    return {**factors.categorical(), "x": factors.x, "y": factors.y, "scale": factors.scale, "rotation": factors.rotation}
+
+
+def write_factors_table(out_dir: Path, rows: list[dict]) -> None:
+    """Write ``out_dir/image_factors.csv`` atomically, floats to six decimals."""
+    with atomic_path(out_dir / FACTORS_FILE) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from necomimi.data.synthetic.spec import require_integers
+
 
 @dataclass(frozen=True)
 class SyntheticMegSpec:
@@ -63,21 +65,32 @@ class SyntheticMegSpec:
     def __post_init__(self) -> None:
         """Refuse sizes the generator cannot honour, naming the field."""
         positive = ("n_concepts", "exp_images_per_concept", "n_test_concepts", "n_sessions", "runs_per_session")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"synthetic_meg.{name} must be a positive integer, got {value!r}")
-        for name in ("unused_images_per_concept", "catch_per_run"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"synthetic_meg.{name} must be a non-negative integer, got {value!r}")
+        require_integers(self, positive, minimum=1, prefix="synthetic_meg")
+        require_integers(self, ("unused_images_per_concept", "catch_per_run"), minimum=0, prefix="synthetic_meg")
         if self.n_test_concepts >= self.n_concepts:
             raise ValueError(
                 f"synthetic_meg.n_test_concepts ({self.n_test_concepts}) must be below n_concepts "
                 f"({self.n_concepts}): the other concepts are the training set"
+            )
+        if self.catch_per_run == 0 and self.min_trials_per_session < self.runs_per_session:
+            raise ValueError(
+                f"synthetic_meg.runs_per_session ({self.runs_per_session}) exceeds the "
+                f"{self.min_trials_per_session} trials every session is sure to have (n_test_concepts + "
+                "n_concepts x (exp_images_per_concept // n_sessions)) and catch_per_run is 0: a run "
+                "could hold no trial"
             )
         if not isinstance(self.image_size, int) or self.image_size < 16:
             raise ValueError(f"synthetic_meg.image_size must be an integer >= 16, got {self.image_size!r}")
         for name in ("evoked_amplitude_ft", "noise_ft", "min_run_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"synthetic_meg.{name} must be >= 0, got {getattr(self, name)!r}")
+
+    @property
+    def min_trials_per_session(self) -> int:
+        """Trials (exp and test, without catch) that every session is sure to hold.
+
+        Each session shows every test image, and at least ``exp_images_per_concept //
+        n_sessions`` exp images of every concept (the rest of a concept's images go to
+        sessions drawn at random).
+        """
+        return self.n_test_concepts + self.n_concepts * (self.exp_images_per_concept // self.n_sessions)

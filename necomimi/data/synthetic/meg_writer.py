@@ -7,6 +7,7 @@ Layout under the output folder::
       sub-BIGMEG{n}/ses-XX/meg/sub-BIGMEG{n}_ses-XX_task-main_run-YY_meg.fif
                                    .._meg.json, .._channels.tsv, .._events.tsv
       derivatives/preprocessed/preprocessed_P{n}-epo.fif (+ -epo-1.fif, ...)
+                                   + preprocessed_P{n}-epo.json (entry point B's sidecar)
     THINGS/Metadata/Image-specific/image_paths.csv          header-less, as THINGS'
     THINGS/Metadata/Concept-specific/image_concept_index.csv
     image_set/training_images/{things_category_nr:05d}_{concept}/<file>.jpg
@@ -16,7 +17,7 @@ Layout under the output folder::
 The ``events.tsv`` files carry the six columns of ds004212 >= 2.0.0 (MEG.md 1.4), the
 ``channels.tsv`` files the real dataset's types (sensors ``OTHER``, ``UPPT001``
 ``MISC``; MEG.md 5.4). The derivative is made from the raw runs by entry point B
-(:func:`necomimi.preprocessing.meg_raw.epochs_from_raw`), the dataset authors'
+(:func:`necomimi.preprocessing.meg_raw.derivative_from_raw`), the dataset authors'
 steps (MEG.md 1.6), and saved in split parts like the real one.
 """
 
@@ -25,17 +26,20 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import os
-import shutil
-import tempfile
+import math
 from pathlib import Path
 
 import mne
 import numpy as np
 import pandas as pd
-from PIL import Image
 
-from necomimi.data.synthetic.images import render_image
+from necomimi.data.synthetic.images import (
+    IMAGE_SET_DIR,
+    factor_columns,
+    render_image,
+    save_jpeg,
+    write_factors_table,
+)
 from necomimi.data.synthetic.meg_design import MegImage, make_images, session_runs
 from necomimi.data.synthetic.meg_signal import (
     CHANNEL_TYPES,
@@ -47,28 +51,27 @@ from necomimi.data.synthetic.meg_signal import (
     synthesize_run,
 )
 from necomimi.data.synthetic.meg_spec import SyntheticMegSpec
+from necomimi.data.things_eeg2 import TEST_IMAGES_DIR, TRAINING_IMAGES_DIR
 from necomimi.data.things_meg import (
+    DERIVATIVE_SFREQ,
+    DERIVATIVE_TMAX,
+    DERIVATIVE_TMIN,
     EVENTS_COLUMNS,
     IMAGE_CONCEPT_INDEX_FILE,
     IMAGE_PATHS_FILE,
     RAW_SFREQ,
-    TEST_IMAGES_DIR,
-    TRAINING_IMAGES_DIR,
     TRIAL_EXP,
     TRIAL_TEST,
     TRIGGER_CHANNEL,
     derivative_file,
     participant_label,
 )
-from necomimi.utils.atomic import atomic_path
+from necomimi.utils.atomic import atomic_folder, atomic_path
 
 logger = logging.getLogger(__name__)
 
 BIDS_DIR = "ds004212"
 THINGS_DIR = "THINGS"
-IMAGE_SET_DIR = "image_set"
-FACTORS_FILE = "image_factors.csv"
-_JPEG_QUALITY = 92
 _STREAM_PIXELS = 23
 _FIRST_SESSION_DATE = datetime.datetime(2019, 5, 1, 9, 0, tzinfo=datetime.UTC)
 #: BIDS channel types of the real ds004212 sidecars (MEG.md 1.2, 5.4).
@@ -122,8 +125,7 @@ def write_meg_image_set(out_dir: str | Path, spec: SyntheticMegSpec) -> list[Meg
 
     test_concepts = {image.concept_nr for image in images if image.role == TRIAL_TEST}
     rng = np.random.default_rng([spec.seed, _STREAM_PIXELS])
-    staging = Path(tempfile.mkdtemp(prefix=".image_set.", dir=out_dir))
-    try:
+    with atomic_folder(out_dir / IMAGE_SET_DIR) as staging:
         for image in images:
             pixels = render_image(image.factors, spec.image_size, rng)  # every image: a fixed stream
             if image.role == TRIAL_TEST:
@@ -132,24 +134,14 @@ def write_meg_image_set(out_dir: str | Path, spec: SyntheticMegSpec) -> list[Meg
                 partition = TRAINING_IMAGES_DIR
             else:
                 continue
-            path = staging / partition / image.folder / image.file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pixels).save(path, quality=_JPEG_QUALITY)
-        final = out_dir / IMAGE_SET_DIR
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            save_jpeg(pixels, staging / partition / image.folder / image.file)
 
     rows = [
         {"things_image_nr": i.number, "things_category_nr": i.concept_nr, "role": i.role, "folder": i.folder,
-         "file": i.file, **i.factors.categorical(), "x": i.factors.x, "y": i.factors.y,
-         "scale": i.factors.scale, "rotation": i.factors.rotation}
+         "file": i.file, **factor_columns(i.factors)}
         for i in images
     ]  # fmt: skip
-    with atomic_path(out_dir / FACTORS_FILE) as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
+    write_factors_table(out_dir, rows)
     return images
 
 
@@ -236,10 +228,13 @@ def _write_dataset_files(root: Path) -> None:
         )
 
 
-def _split_size(epochs: mne.BaseEpochs, n_parts: int) -> int:
-    """Return a split size that gives about ``n_parts`` files (MNE needs > 1 MiB)."""
-    data_bytes = len(epochs) * len(epochs.ch_names) * len(epochs.times) * 4
-    return int(2**20 + 2**17 + data_bytes / n_parts)
+def _part_bytes(root: Path, participant: int, n_parts: int) -> int:
+    """Epoch data per split file that gives ``n_parts`` files for the participant."""
+    from necomimi.preprocessing.meg_raw import find_runs, read_events_table
+
+    n_epochs = sum(len(read_events_table(run.events_path)) for run in find_runs(root, participant))
+    n_times = int(round((DERIVATIVE_TMAX - DERIVATIVE_TMIN) * DERIVATIVE_SFREQ)) + 1
+    return math.ceil(n_epochs * (len(SENSORS) - 1) * n_times * 4 / n_parts)  # float32, dead sensor dropped
 
 
 def write_meg_derivative(out_dir: str | Path, participant: int, *, n_parts: int = 2) -> list[Path]:
@@ -250,11 +245,11 @@ def write_meg_derivative(out_dir: str | Path, participant: int, *, n_parts: int 
     list of Path
         ``preprocessed_P{n}-epo.fif`` and its split parts.
     """
-    from necomimi.preprocessing.meg_raw import epochs_from_raw, write_derivative
+    from necomimi.preprocessing.meg_raw import derivative_from_raw
 
     root = bids_root(out_dir)
-    epochs = epochs_from_raw(root, participant)
-    return write_derivative(epochs, derivative_file(root, participant), split_size=_split_size(epochs, n_parts))
+    return derivative_from_raw(root, participant, derivative_file(root, participant),
+                               part_bytes=_part_bytes(root, participant, n_parts))  # fmt: skip
 
 
 def write_meg_dataset(out_dir: str | Path, spec: SyntheticMegSpec, participants: list[int]) -> None:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+
+def require_integers(spec, names: Iterable[str], *, minimum: int, prefix: str) -> None:
+    """Refuse fields of ``spec`` that are not integers >= ``minimum`` (0 or 1), naming the field."""
+    kind = "positive" if minimum == 1 else "non-negative"
+    for name in names:
+        value = getattr(spec, name)
+        if not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{prefix}.{name} must be a {kind} integer, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -66,10 +76,7 @@ class SyntheticSpec:
             "train_reps_per_session",
             "test_reps_per_session",
         )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"synthetic.{name} must be a positive integer, got {value!r}")
+        require_integers(self, positive, minimum=1, prefix="synthetic")
         if self.n_sessions % 2:
             raise ValueError(
                 "synthetic n_sessions must be even (every training image is shown in "

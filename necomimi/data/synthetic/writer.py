@@ -16,14 +16,10 @@ Layout under the output folder::
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from necomimi.data.synthetic.eeg import (
     BackgroundNoise,
@@ -41,7 +37,14 @@ from necomimi.data.synthetic.factors import (
     sample_concepts,
     sample_image_factors,
 )
-from necomimi.data.synthetic.images import render_image
+from necomimi.data.synthetic.images import (
+    FACTORS_FILE,
+    IMAGE_SET_DIR,
+    factor_columns,
+    render_image,
+    save_jpeg,
+    write_factors_table,
+)
 from necomimi.data.synthetic.spec import SyntheticSpec
 from necomimi.data.things_eeg2 import (
     CHANNEL_NAMES,
@@ -53,17 +56,14 @@ from necomimi.data.things_eeg2 import (
     TRAINING_IMAGES_DIR,
     raw_file,
 )
-from necomimi.utils.atomic import atomic_path, save_pickled_dict_npy
+from necomimi.utils.atomic import atomic_folder, atomic_path, save_pickled_dict_npy
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SET_DIR = "image_set"
 RAW_DIR = "raw"
-FACTORS_FILE = "image_factors.csv"
 TAGS_FILE = "concept_tags.csv"
 _STREAM_IMAGES = 10
 _STREAM_DESIGN = 11
-_JPEG_QUALITY = 92
 _FACTOR_COLUMNS = ("shape", "colour", "texture", "background", "x", "y", "scale", "rotation")
 
 
@@ -121,17 +121,13 @@ def write_image_set(out_dir: str | Path, spec: SyntheticSpec) -> None:
     )
     test_folders, test_files = _file_names(test_concepts, 1, "s", rng)
 
-    staging = Path(tempfile.mkdtemp(prefix=".image_set.", dir=out_dir))
-    try:
+    with atomic_folder(out_dir / IMAGE_SET_DIR) as staging:
         for partition_dir, images, folders, files in (
             (TRAINING_IMAGES_DIR, train, train_folders, train_files),
             (TEST_IMAGES_DIR, test, test_folders, test_files),
         ):
             for factors, folder, name in zip(images, folders, files, strict=True):
-                path = staging / partition_dir / folder / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pixels = render_image(factors, spec.image_size, rng)
-                Image.fromarray(pixels).save(path, quality=_JPEG_QUALITY)
+                save_jpeg(render_image(factors, spec.image_size, rng), staging / partition_dir / folder / name)
         metadata = {
             "train_img_concepts": train_folders,
             "train_img_files": train_files,
@@ -139,12 +135,6 @@ def write_image_set(out_dir: str | Path, spec: SyntheticSpec) -> None:
             "test_img_files": test_files,
         }
         save_pickled_dict_npy(staging / IMAGE_METADATA_FILE, metadata)
-        final = out_dir / IMAGE_SET_DIR
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
     rows = []
     for partition, images, folders, files in (
@@ -152,21 +142,9 @@ def write_image_set(out_dir: str | Path, spec: SyntheticSpec) -> None:
         ("test", test, test_folders, test_files),
     ):
         for condition, (f, folder, name) in enumerate(zip(images, folders, files), 1):
-            rows.append(
-                {
-                    "partition": partition,
-                    "condition": condition,
-                    "folder": folder,
-                    "file": name,
-                    **f.categorical(),
-                    "x": f.x,
-                    "y": f.y,
-                    "scale": f.scale,
-                    "rotation": f.rotation,
-                }
-            )
-    with atomic_path(out_dir / FACTORS_FILE) as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
+            rows.append({"partition": partition, "condition": condition, "folder": folder, "file": name,
+                         **factor_columns(f)})  # fmt: skip
+    write_factors_table(out_dir, rows)
     tags = [
         {"index": i, "folder": folder, **concept_tags(f)}
         for i, (f, folder) in enumerate(zip(test, test_folders, strict=True), 1)
