@@ -11,6 +11,7 @@ import pytest
 
 from necomimi.data.synthetic import SyntheticSpec, write_dataset
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, STIM_CHANNEL, TARGET_EVENT
+from tests.meg_fixtures import preprocessed_meg, synthetic_meg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,6 +43,18 @@ def demo_dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo")
     write_dataset(root, SyntheticSpec(), ["01"])
     return root
+
+
+@pytest.fixture(scope="session")
+def meg_root(tmp_path_factory) -> Path:
+    """The synthetic THINGS-MEG of the MEG tests (tests/meg_fixtures.py)."""
+    return synthetic_meg(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def meg_out(tmp_path_factory) -> Path:
+    """Entry point A's outputs for every participant of :func:`meg_root`."""
+    return preprocessed_meg(tmp_path_factory)
 
 
 def load_raw(path: Path) -> dict:

@@ -1,7 +1,8 @@
 """The synthetic THINGS-MEG of the MEG tests, written once per test session.
 
-Each test module wraps :func:`synthetic_meg` and :func:`preprocessed_meg` in its own
-session-scoped fixture; the cache here makes them write the data only once.
+tests/conftest.py wraps :func:`synthetic_meg` and :func:`preprocessed_meg` in the
+session-scoped fixtures ``meg_root`` and ``meg_out``; the cache here also serves the
+tests that call them directly, so the data are written only once.
 """
 
 from __future__ import annotations

@@ -114,6 +114,7 @@ def train_demo_clip(
     tokenizer = open_clip.get_tokenizer(TINY_CLIP_NAME)
     factors = pd.read_csv(factors_file)
     folders = {"training": TRAINING_IMAGES_DIR, "test": TEST_IMAGES_DIR}
+    factors = factors[factors["partition"].isin(list(folders))]  # THINGS-MEG lists unshown images too
     images = torch.stack([
         preprocess(Image.open(Path(image_dir) / folders[row.partition] / row.folder / row.file).convert("RGB"))
         for row in factors.itertuples(index=False)

@@ -31,6 +31,7 @@ def embed_targets(
     model_config: str | Path | None,
     batch_size: int,
     device: str = "cpu",
+    image_lists: dict[str, tuple[list[str], list[str]]] | None = None,
 ) -> None:
     """Embed every training and test image and every concept caption with CLIP.
 
@@ -55,11 +56,21 @@ def embed_targets(
         where CLIP runs. The images are decoded and transformed on the CPU; the stored
         embeddings are float32 whatever the device. On CUDA they may differ from the
         CPU's in the last bits (different kernels).
+    image_lists : dict, optional
+        ``partition -> (concept folders, files)``: the images in the order of the
+        brain data's rows, e.g. THINGS-MEG's image-number order
+        (:func:`necomimi.data.things_meg.image_set_lists`). By default
+        every image of the folders, in THINGS-EEG2 condition order
+        (:func:`necomimi.data.things_eeg2.list_images`). The test images must be
+        listed in folder order all the same: the later stages find a test image's
+        ground truth by it.
 
     Raises
     ------
     ValueError
-        If ``device`` is none of these, or names a CUDA device this machine lacks.
+        If ``device`` is none of these, or names a CUDA device this machine lacks; if
+        a listed image is missing or the listed test images are not those of the
+        folder, in its order.
     """
     # open_clip (~2 s) and torch are imported here: the many jobs that only read targets skip them
     from necomimi.clip.loading import encode_images, encode_text, load_clip
@@ -78,7 +89,7 @@ def embed_targets(
             caption_template="This picture is <concept>",
         )
         for partition, folder in _FOLDERS.items():
-            concepts, files = list_images(image_dir, partition)
+            concepts, files = _listed_images(image_dir, partition, image_lists)
             paths = [Path(image_dir) / folder / c / f for c, f in zip(concepts, files, strict=True)]
             unique = sorted(set(concepts))
             group = store.create_group(partition)
@@ -88,6 +99,24 @@ def embed_targets(
             group["folder"] = np.array(concepts, dtype=h5py.string_dtype())
             group["file"] = np.array(files, dtype=h5py.string_dtype())
             logger.info("%s: %d images, %d concepts embedded", partition, len(paths), len(unique))
+
+
+def _listed_images(image_dir, partition: str, image_lists: dict | None) -> tuple[list[str], list[str]]:
+    """A partition's (concept folders, files): the folder's listing or ``image_lists``', checked."""
+    listed = list_images(image_dir, partition)
+    if image_lists is None:
+        return listed
+    concepts, files = (list(names) for names in image_lists[partition])
+    folder = Path(image_dir) / _FOLDERS[partition]
+    missing = [f"{c}/{f}" for c, f in zip(concepts, files, strict=True) if not (folder / c / f).is_file()]
+    if missing:
+        raise ValueError(f"{folder}: {len(missing)} image(s) of the brain data missing, e.g. {missing[:3]}")
+    if partition == "test" and (concepts, files) != listed:
+        raise ValueError(
+            f"{folder}: holds {len(listed[1])} test images, the brain data {len(files)} in another order or "
+            "others; the test images must be exactly those of the brain data, one folder per concept"
+        )
+    return concepts, files
 
 
 @dataclass(frozen=True)

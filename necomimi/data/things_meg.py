@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from necomimi.data.things_eeg2 import list_images
+
 # -- recording (MEG.md 1.2) -----------------------------------------------------------
 
 #: Sampling rate of the raw CTF recordings, Hz.
@@ -106,6 +108,9 @@ REAL_COUNTS: dict[str, int] = {
     "n_channels": 271,
     "n_times": 201,
 }
+
+#: necomimi's CAT tag table for the 200 THINGS-MEG test concepts (the paper has none for MEG).
+CAT_TAGS_FILE = Path(__file__).with_name("things_meg_cat_tags.csv")
 
 #: Signal drop-outs the dataset authors repair (MEG.md 1.6 step 2): (participant,
 #: session, 0-based run index over the session's sorted runs) -> start in seconds;
@@ -228,3 +233,44 @@ def read_things_images(image_paths: str | Path, image_concept_index: str | Path)
     table["folder"] = [image_folder(n, c) for n, c in zip(table["things_category_nr"], table["concept"])]
     table.attrs.update(image_paths=str(image_paths), image_concept_index=str(image_concept_index))
     return table
+
+
+def image_set_lists(image_dir: str | Path, images: pd.DataFrame) -> dict[str, tuple[list[str], list[str]]]:
+    """The images of an ATM-style image set in the order of the preprocessed arrays.
+
+    The arrays hold the training and the test images by THINGS image number (MEG.md
+    4.2), which is also the order of every participant's index tables; the CLIP
+    targets are embedded in it, so no participant is needed to make them.
+
+    Parameters
+    ----------
+    image_dir : str or Path
+        The image set: ``training_images/`` and ``test_images/``, one folder per concept
+        named by :func:`image_folder`.
+    images : pandas.DataFrame
+        The THINGS tables (:func:`read_things_images`).
+
+    Returns
+    -------
+    dict
+        ``{"training": (concept folders, files), "test": (...)}`` in image-number order.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If a partition folder is missing or empty, or holds an image the THINGS tables
+        do not list under that concept folder; the message names both.
+    """
+    number_of = {(folder, file): int(nr) for nr, folder, file in zip(images.index, images["folder"], images["file"])}
+    lists = {}
+    for partition in ("training", "test"):
+        folders, files = list_images(image_dir, partition)
+        unknown = [f"{d}/{f}" for d, f in zip(folders, files) if (d, f) not in number_of]
+        if unknown:
+            raise ValueError(
+                f"{image_dir}: {len(unknown)} {partition} image(s) are not in the THINGS tables "
+                f"{images.attrs.get('image_paths', '')} under that concept folder, e.g. {unknown[:3]}"
+            )
+        order = sorted(range(len(files)), key=lambda i: number_of[(folders[i], files[i])])
+        lists[partition] = ([folders[i] for i in order], [files[i] for i in order])
+    return lists

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from necomimi.evaluation.perturbation import perturb_channels
+from necomimi.data.things_eeg2 import CHANNEL_NAMES
+from necomimi.evaluation.perturbation import perturb_channels, resolve_channels
 from necomimi.training.loop import embed, load_encoder
 from necomimi.utils.atomic import atomic_path
 from necomimi.utils.device import resolve_device
+from necomimi.utils.npy import load_trials
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +23,7 @@ TRAIN_FILE, TEST_FILE = "eeg_train.pt", "eeg_test.pt"
 _STREAM = {"train": 0, "test": 1}
 
 
-def _features(model, batches, channels, rng, device, batch_size: int) -> torch.Tensor:
+def _features(model, batches, channels, ch_names, rng, device, batch_size: int) -> torch.Tensor:
     """Encoder outputs of (n, chans, times) EEG batches, each perturbed first if asked.
 
     The noise is drawn in sample order from one generator, so it depends on the
@@ -30,7 +33,7 @@ def _features(model, batches, channels, rng, device, batch_size: int) -> torch.T
     for batch in batches:
         batch = np.asarray(batch, dtype=np.float32)
         if channels:
-            batch = perturb_channels(batch, channels, rng)
+            batch = perturb_channels(batch, channels, rng, ch_names)
         parts.append(embed(model, batch, device=device, batch_size=batch_size))
     return torch.cat(parts)
 
@@ -54,10 +57,11 @@ def extract_features(
     train_files: list[str | Path],
     test_file: str | Path,
     out_dir: str | Path,
-    channels: list[str],
+    channels: str | Sequence[str],
     seed: int,
     batch_size: int,
     device: str = "cpu",
+    ch_names: Sequence[str] = CHANNEL_NAMES,
 ) -> None:
     """Write the EEG features of one subject under one condition.
 
@@ -80,25 +84,32 @@ def extract_features(
     model_file : path
         The trained encoder's ``model.pt``.
     train_files : list of path
-        ``eeg_train.npy`` (images, reps, chans, times) of the training subject(s).
+        ``eeg_train.npy`` (images, reps, chans, times) of the training subject(s), or
+        THINGS-MEG ``train.npy`` (trials, chans, times), one trial per image.
     test_file : path
-        ``eeg_test.npy`` of the evaluated subject.
+        ``eeg_test.npy`` (THINGS-MEG: ``test.npy``) of the evaluated subject.
     out_dir : path
         Folder receiving ``eeg_train.pt`` and ``eeg_test.pt``.
-    channels : list of str
-        Channels replaced by noise (empty for the unperturbed condition).
+    channels : str or sequence of str
+        Channels replaced by noise (empty for the unperturbed condition), or a named
+        set (:data:`~necomimi.evaluation.perturbation.CHANNEL_SETS`, e.g. MEG's
+        ``occipital``).
     seed : int
         Seeds the noise.
     batch_size : int
         Samples per forward pass (1024 in the reference).
     device : str
         ``auto``, ``cpu`` or ``cuda[:N]``.
+    ch_names : sequence of str
+        The channels of the arrays, in order (the preprocessed ``info.json``'s
+        ``ch_names``); THINGS-EEG2's 63 by default.
     """
     device = resolve_device(device)
     model, checkpoint = load_encoder(model_file)
     model.to(device)
     expected = (checkpoint["config"]["n_chans"], checkpoint["config"]["n_times"])
-    trains = [np.load(path, mmap_mode="r") for path in train_files]
+    channels = resolve_channels(channels, ch_names) if channels else []
+    trains = [load_trials(path) for path in train_files]
     test = np.load(test_file, mmap_mode="r")
     for path, array in (*zip(train_files, trains, strict=True), (test_file, test)):
         if array.ndim != 4 or array.shape[2:] != expected:
@@ -115,7 +126,7 @@ def extract_features(
     out_dir = Path(out_dir)
     for name, (batches, split) in splits.items():
         rng = np.random.default_rng([seed, _STREAM[split]])
-        features = _features(model, batches, channels, rng, device, batch_size).cpu().float()
+        features = _features(model, batches, channels, ch_names, rng, device, batch_size).cpu().float()
         with atomic_path(out_dir / name) as tmp:
             torch.save(features.contiguous(), tmp)
         logger.info("%s: %s features %s%s", out_dir, split, tuple(features.shape),

@@ -28,6 +28,7 @@ from necomimi.data.things_meg import (
     DEAD_CHANNEL,
     derivative_parts,
     derivative_sidecar,
+    image_set_lists,
     is_sensor,
     read_things_images,
 )
@@ -125,6 +126,31 @@ def check_same_images(split: MegSplit, reference: str | Path, *, source: Path) -
             )
 
 
+def check_image_set(split: MegSplit, image_lists: dict[str, tuple[list[str], list[str]]], *, source: Path,
+                    image_dir: str | Path) -> None:  # fmt: skip
+    """Refuse a split whose images are not those of the image set, in its order.
+
+    ``image_lists`` is :func:`~necomimi.data.things_meg.image_set_lists` of the image
+    set the CLIP targets are made from; the arrays' rows must show exactly these
+    images, or every target would be paired with the wrong brain response.
+
+    Raises
+    ------
+    ValueError
+        Naming the derivative, the image set and the first differing row.
+    """
+    for partition, index in (("training", split.train_index), ("test", split.test_index)):
+        ours = [path.split("/", 1)[1] for path in index["image_path"]]
+        theirs = [f"{d}/{f}" for d, f in zip(*image_lists[partition], strict=True)]
+        if ours != theirs:
+            row = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+            raise ValueError(
+                f"{source}: its {len(ours)} {partition} images are not the {len(theirs)} of the image set "
+                f"{image_dir} in image-number order; first difference at row {row}: "
+                f"{ours[row] if row < len(ours) else '<none>'} vs {theirs[row] if row < len(theirs) else '<none>'}"
+            )
+
+
 def crop_samples(times: np.ndarray, sfreq: float, tmin: float, tmax: float) -> np.ndarray:
     """Return the samples ``Epochs.crop(tmin, tmax)`` keeps (both ends included).
 
@@ -202,6 +228,7 @@ def preprocess_meg_derivative(
     chunk_mb: float = 256.0,
     expect_real_counts: bool = False,
     same_images_as: str | Path | None = None,
+    image_dir: str | Path | None = None,
     cache_dir: str | Path = SHA256_CACHE_DIR,
 ) -> MegSplit:
     """Preprocess one participant from the dataset authors' derivative (entry point A).
@@ -224,7 +251,8 @@ def preprocess_meg_derivative(
     expect_real_counts : bool
         Also refuse counts other than a real participant's
         (:data:`~necomimi.data.things_meg.REAL_COUNTS`: 27,048 trials, 200 test images
-        x 12 sessions, 1,654 concepts x 12 images, 271 channels, 201 samples). Every
+        x 12 sessions, 1,654 concepts x 12 images, 271 channels, and 201 samples if the
+        window is ATM's 0-1 s). Every
         count is otherwise derived from the data, so real THINGS-MEG data should pass
         True (a caller such as the workflow sets it from its data source); the
         synthetic data, which are smaller, need False.
@@ -232,6 +260,10 @@ def preprocess_meg_derivative(
         Another participant's output folder: refuse this participant if its training
         or test images differ from those in number or order (:func:`check_same_images`;
         e.g. participant 1's folder for participants 2 to 4).
+    image_dir : str or Path, optional
+        The ATM-style image set the CLIP targets are made from: refuse this participant
+        unless its training and test images are exactly the set's, in image-number
+        order (:func:`check_image_set`).
     cache_dir : str or Path
         Where the SHA-256 of unchanged source files are remembered between runs
         (:func:`~necomimi.preprocessing.meg_outputs.source_record`).
@@ -264,9 +296,13 @@ def preprocess_meg_derivative(
     samples = slice(int(kept[0]), int(kept[-1]) + 1)
     counts = {**split.counts, "n_channels": len(epochs.ch_names), "n_times": len(kept)}
     if expect_real_counts:
-        check_real_counts(counts, source=derivative)
+        # 201 samples is a real participant's count only in ATM's 0-1 s window.
+        atm_window = np.isclose(tmin, 0.0) and np.isclose(tmax, 1.0)
+        check_real_counts(counts, source=derivative, skip=() if atm_window else ("n_times",))
     if same_images_as is not None:
         check_same_images(split, same_images_as, source=derivative)
+    if image_dir is not None:
+        check_image_set(split, image_set_lists(image_dir, images), source=derivative, image_dir=image_dir)
     sidecar = derivative_sidecar(derivative)
     sidecars = [sidecar] if sidecar.is_file() else []
     notes = {"image_nr_mismatches": split.image_nr_mismatches}
@@ -298,7 +334,8 @@ def preprocess_meg_derivative(
             sources=source_record(sources, cache_dir),
             options={"entry_point": "derivative", "tmin": tmin, "tmax": tmax,
                      "expect_real_counts": expect_real_counts,
-                     "same_images_as": None if same_images_as is None else str(same_images_as)},  # fmt: skip
+                     "same_images_as": None if same_images_as is None else str(same_images_as),
+                     "image_dir": None if image_dir is None else str(image_dir)},  # fmt: skip
             notes=notes,
         )
     return split

@@ -28,6 +28,28 @@ def staged_outputs(out_dir: str | Path) -> AbstractContextManager[Path]:
     return staged_files(out_dir, (*OUTPUT_FILES.values(), INFO_FILE), prefix=".preprocess-")
 
 
+def read_channel_names(path: str | Path) -> list[str]:
+    """The ``ch_names`` of a preprocessed ``info.json`` (THINGS-EEG2 or THINGS-MEG), in array order.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If the file is missing, not JSON, or has no list of channel names; the message
+        names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON: {error}") from error
+    names = info.get("ch_names") if isinstance(info, dict) else None
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path}: expected a non-empty list of channel names under 'ch_names'")
+    return names
+
+
 def write_info(
     path: Path,
     *,

@@ -26,6 +26,7 @@ from necomimi.models import create
 from necomimi.training.losses import ContrastiveLoss
 from necomimi.utils.atomic import atomic_path
 from necomimi.utils.device import resolve_device
+from necomimi.utils.npy import load_trials
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def _held_out_concepts(concept_of_image: np.ndarray, n_concepts: int, seed: int)
 
 
 def _load_data(train_files, test_file, targets_file, selection, validation_concepts, seed) -> _TrainingData:
-    eeg = [np.load(path, mmap_mode="r") for path in train_files]
+    eeg = [load_trials(path) for path in train_files]
     train_targets = read_targets(targets_file, "training")
     for path, array in zip(train_files, eeg, strict=True):
         if array.shape[0] != len(train_targets.image):
@@ -188,7 +189,8 @@ def train_encoder(
         from the data.
     train_files : list of path
         ``eeg_train.npy`` of the training subject(s): one for the ``intra`` protocol,
-        all others for ``loso``.
+        all others for ``loso``; a THINGS-MEG ``train.npy`` (one trial per image) is
+        read as one repetition (:func:`~necomimi.utils.npy.load_trials`).
     test_file : path
         ``eeg_test.npy`` of the evaluated subject (used only for ``selection="test"``).
     targets_file : path

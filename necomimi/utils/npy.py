@@ -18,6 +18,26 @@ def _read_header(stream) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
+def load_trials(path: str | Path) -> np.ndarray:
+    """Memory-map a preprocessed array as (images, repetitions, channels, times).
+
+    THINGS-EEG2 arrays are stored that way; a THINGS-MEG ``train.npy`` holds one
+    single trial per image, (trials, channels, times), and is returned as the free
+    view (trials, 1, channels, times).
+
+    Raises
+    ------
+    ValueError
+        If the array is neither 3-D nor 4-D; the message names the file.
+    """
+    array = np.load(path, mmap_mode="r")
+    if array.ndim == 3:
+        return array[:, None]
+    if array.ndim != 4:
+        raise ValueError(f"{path}: expected (images, repetitions, channels, times) or (trials, channels, times), got shape {array.shape}")
+    return array
+
+
 def read_rows(path: str | Path, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` (first axis) of an ``.npy`` array, read with plain file I/O."""
     with open(path, "rb") as stream:

@@ -14,6 +14,7 @@ import yaml
 
 from necomimi.config import ConfigError, check_config, config_slice, load_schema
 from necomimi.data.synthetic import SyntheticSpec
+from necomimi.data.synthetic.meg_spec import SyntheticMegSpec
 from tests.conftest import REPO
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
@@ -28,7 +29,7 @@ def demo():
     return _load("config.yaml")
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "things-eeg2.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "things-eeg2.yaml", "things-meg.yaml"])
 def test_shipped_configs_validate(name):
     check_config(_load(name), SCHEMA)
 
@@ -153,6 +154,47 @@ def test_synthetic_data_takes_no_paths(demo):
     assert "synthetic" in _refused(demo)
 
 
+def test_meg_modality_needs_its_settings_and_the_eeg_ones_only_for_eeg(demo):
+    meg = copy.deepcopy(demo)
+    meg["modality"] = "meg"
+    for key in ("recording", "preprocessing", "conditions", "synthetic"):
+        del meg[key]
+    check_config(meg, SCHEMA)  # the EEG sections are not needed for MEG
+    del meg["meg"]["synthetic"]
+    assert "meg: 'synthetic' is a required property" in _refused(meg)
+    del meg["meg"]
+    assert "'meg' is a required property" in _refused(meg)
+    del demo["recording"]
+    assert "'recording' is a required property" in _refused(demo)  # EEG, the default modality
+
+
+def test_meg_conditions_take_sensor_names_or_the_occipital_set(demo):
+    demo["meg"]["conditions"]["perturbed_some"] = ["MLO11-1609", "MZO01"]
+    check_config(demo, SCHEMA)
+    demo["meg"]["conditions"]["perturbed_eeg"] = ["O1"]
+    assert "meg.conditions.perturbed_eeg" in _refused(demo)
+    demo["meg"]["conditions"]["perturbed_eeg"] = "visual"
+    assert "meg.conditions.perturbed_eeg" in _refused(demo)
+
+
+def test_real_meg_needs_its_paths_and_the_meg_modality():
+    real = _load("things-meg.yaml")
+    del real["data"]["things_dir"]
+    assert "'things_dir' is a required property" in _refused(real)
+    real = _load("things-meg.yaml")
+    real["modality"] = "eeg"
+    assert "'meg' was expected" in _refused(real)
+    real = _load("things-meg.yaml")
+    real["data"]["raw_dir"] = "/d/Raw_data"
+    assert "'data.raw_dir' is not allowed" in _refused(real)
+    eeg = _load("things-eeg2.yaml")
+    eeg["modality"] = "meg"
+    assert "'eeg' was expected" in _refused(eeg)
+    eeg["modality"] = "eeg"
+    eeg["data"]["bids_root"] = "/d/ds004212"
+    assert "'data.bids_root' is not allowed" in _refused(eeg)
+
+
 def test_every_schema_property_is_described():
     undocumented = []
 
@@ -168,6 +210,11 @@ def test_every_schema_property_is_described():
 
 def test_demo_config_is_the_generator_default(demo):
     assert SyntheticSpec(**demo["synthetic"], **demo["recording"]) == SyntheticSpec()
+
+
+def test_demo_meg_config_is_a_valid_synthetic_meg(demo):
+    spec = {key: value for key, value in demo["meg"]["synthetic"].items() if key != "participants"}
+    assert SyntheticMegSpec(**spec).n_test_concepts == demo["meg"]["synthetic"]["n_test_concepts"]
 
 
 def test_conda_env_mirrors_the_package_pins():

@@ -94,6 +94,14 @@ def test_channel_subsets_and_short_windows_work(name):
     assert create(name, n_outputs=32, n_chans=8, n_times=250).eval()(_input(2, 8, 250)).shape == (2, 32)
 
 
+@pytest.mark.parametrize("name", ["nerv", "nervformer_v1", "muse", "atms", "nice"])
+def test_the_papers_encoders_take_things_meg_epochs(name):
+    """THINGS-MEG after the authors' preprocessing: 271 sensors x 201 samples (MEG.md 4.3)."""
+    model = create(name, n_chans=271, n_times=201).eval()
+    with torch.no_grad():
+        assert model(_input(2, 271, 201)).shape == (2, 1024)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_too_short_windows_fail_clearly_or_work(name):
     try:

@@ -39,12 +39,7 @@ from necomimi.preprocessing.meg_raw import (
     find_runs,
     repair_dropouts,
 )
-from tests.meg_fixtures import MEG_SPEC, synthetic_meg
-
-
-@pytest.fixture(scope="session")
-def meg_root(tmp_path_factory):
-    return synthetic_meg(tmp_path_factory)
+from tests.meg_fixtures import MEG_SPEC
 
 
 @pytest.fixture(scope="session")

@@ -48,20 +48,8 @@ from tests.meg_fixtures import (
     MEG_SPEC,
     PARTICIPANTS,
     preprocess,
-    preprocessed_meg,
-    synthetic_meg,
 )
 from tests.reference_meg_preprocessing import atm_reference
-
-
-@pytest.fixture(scope="session")
-def meg_root(tmp_path_factory):
-    return synthetic_meg(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def meg_out(tmp_path_factory):
-    return preprocessed_meg(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -205,6 +193,14 @@ def test_real_counts_checked_only_on_request(meg_root, tmp_path):
         preprocess(meg_root, 1, tmp_path / "out", expect_real_counts=True)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     check_real_counts(dict(REAL_COUNTS), source="real")  # the real numbers pass
+    other_window = {**REAL_COUNTS, "n_times": 161}  # e.g. 0.1-0.9 s
+    with pytest.raises(ValueError, match=r"real: not the counts .*: n_times 161 \(expected 201\)"):
+        check_real_counts(other_window, source="real")
+    check_real_counts(other_window, source="real", skip=("n_times",))
+    # Entry point A checks the samples only in ATM's window (201 is the real count there).
+    with pytest.raises(ValueError, match="not the counts") as error:
+        preprocess(meg_root, 1, tmp_path / "window", expect_real_counts=True, tmin=0.1, tmax=0.9)
+    assert "n_times" not in str(error.value) and "n_channels 26 (expected 271)" in str(error.value)
 
 
 # -- entry point B --------------------------------------------------------------------

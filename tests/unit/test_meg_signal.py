@@ -14,15 +14,10 @@ import pytest
 
 from necomimi.data.synthetic.meg_signal import OCCIPITAL_SENSORS
 from necomimi.preprocessing.meg_outputs import read_ch_names
-from tests.meg_fixtures import PARTICIPANTS, preprocessed_meg
+from tests.meg_fixtures import PARTICIPANTS
 
 #: 80-300 ms after onset, samples of the 0..1 s window at 200 Hz.
 WINDOW = slice(16, 61)
-
-
-@pytest.fixture(scope="session")
-def meg_out(tmp_path_factory):
-    return preprocessed_meg(tmp_path_factory)
 
 
 def _load(meg_out, participant):

@@ -33,12 +33,7 @@ from necomimi.data.things_meg import (
     occipital_sensors,
     read_things_images,
 )
-from tests.meg_fixtures import MEG_SPEC, PARTICIPANTS, synthetic_meg
-
-
-@pytest.fixture(scope="session")
-def meg_root(tmp_path_factory):
-    return synthetic_meg(tmp_path_factory)
+from tests.meg_fixtures import MEG_SPEC, PARTICIPANTS
 
 
 def _runs(root, participant):

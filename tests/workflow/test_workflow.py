@@ -32,8 +32,9 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
 
 
-def test_lint_is_clean():
-    result = snakemake("--lint", cwd=REPO)
+@pytest.mark.parametrize("modality", ["eeg", "meg"])
+def test_lint_is_clean(modality):
+    result = snakemake("--lint", "--config", f"modality={modality}", cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "good condition" in result.stdout + result.stderr
 
@@ -534,9 +535,11 @@ def test_gpu_stages_ask_for_a_gpu_only_where_the_device_is_cuda(tmp_path, device
 
 
 def test_slurm_profile_names_only_existing_rules_and_rules_name_no_site():
-    listed = snakemake("--list-rules", "--configfile", str(DEMO_CONFIG), cwd=REPO)
-    assert listed.returncode == 0, listed.stderr
-    rules = set(listed.stdout.split())
+    rules = set()
+    for modality in ("eeg", "meg"):
+        listed = snakemake("--list-rules", "--configfile", str(DEMO_CONFIG), "--config", f"modality={modality}", cwd=REPO)
+        assert listed.returncode == 0, listed.stderr
+        rules |= set(listed.stdout.split())
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["executor"] == "slurm" and profile["retries"] >= 1
     assert set(profile["set-resources"]) <= rules, set(profile["set-resources"]) - rules

@@ -19,21 +19,59 @@ envvars:
 
 DATA = config["data"]
 SYNTHETIC = DATA["source"] == "synthetic"
+#: The brain data: "eeg" (THINGS-EEG2, the paper's) or "meg" (THINGS-MEG).
+MODALITY = config.get("modality", "eeg")
+MEG = MODALITY == "meg"
+#: Roots of the study's results, logs and benchmarks. A MEG study keeps its own,
+#: apart from the EEG study's: both can live in one working directory.
+RESULTS, LOGS, BENCHMARKS = (f"{root}/meg" if MEG else root for root in ("results", "logs", "benchmarks"))
+
+
+def results(path):
+    """``path`` below the study's results root (``results/``, MEG: ``results/meg/``)."""
+    return f"{RESULTS}/{path}"
+
+
+def logs(path):
+    """``path`` below the study's log root (``logs/``, MEG: ``logs/meg/``)."""
+    return f"{LOGS}/{path}"
+
+
+def benchmarks(path):
+    """``path`` below the study's benchmark root (``benchmarks/``, MEG: ``benchmarks/meg/``)."""
+    return f"{BENCHMARKS}/{path}"
+
+
+#: Where the demo's synthetic dataset and tiny CLIP are built.
+SYNTHETIC_ROOT = "resources/synthetic/meg" if MEG else "resources/synthetic"
+#: Where the demo's tiny models are built (the CLIP is trained on the modality's images).
+DEMO_MODELS = "resources/models/meg" if MEG else "resources/models"
 FROM_PREPROCESSED = "preprocessed_dir" in DATA
-IMAGE_DIR = "resources/synthetic/image_set" if SYNTHETIC else DATA["image_dir"]
+IMAGE_DIR = f"{SYNTHETIC_ROOT}/image_set" if SYNTHETIC else DATA["image_dir"]
+#: The file that stands for the image set as an input: THINGS-EEG2's metadata, or
+#: (THINGS-MEG, whose ATM-style image set has none) the test-image folder.
+IMAGE_SET_INPUT = f"{IMAGE_DIR}/test_images" if MEG else f"{IMAGE_DIR}/image_metadata.npy"
+#: One subject's preprocessed arrays (THINGS-MEG: train single trials, MEG.md 4.3) and info.
+PREPROCESSED = results("preprocessed/sub-{subject}")
+PREPROCESSED_TRAIN = f"{PREPROCESSED}/{'train.npy' if MEG else 'eeg_train.npy'}"
+PREPROCESSED_TEST = f"{PREPROCESSED}/{'test.npy' if MEG else 'eeg_test.npy'}"
+PREPROCESSED_INFO = f"{PREPROCESSED}/info.json"
 PROTOCOL = config["training"]["protocol"]
 DEMO_CLIP = {
     "model": "necomimi-tiny-clip",
-    "pretrained": "resources/models/clip/open_clip_model.safetensors",
-    "model_config": "resources/models/clip/necomimi-tiny-clip.json",
+    "pretrained": f"{DEMO_MODELS}/clip/open_clip_model.safetensors",
+    "model_config": f"{DEMO_MODELS}/clip/necomimi-tiny-clip.json",
 }
 DEMO_DECODER = {
-    "sdxl_turbo": "resources/models/sdxl-turbo-tiny",
-    "ip_adapter": "resources/models/ip-adapter/ip-adapter_tiny.safetensors",
+    "sdxl_turbo": f"{DEMO_MODELS}/sdxl-turbo-tiny",
+    "ip_adapter": f"{DEMO_MODELS}/ip-adapter/ip-adapter_tiny.safetensors",
 }
 GENERATION = config["generation"]
 MODES = GENERATION["modes"]
-CONDITIONS = list(config["conditions"])
+#: The study's conditions: name -> channels replaced by noise (a list, or a named set
+#: of necomimi.evaluation.perturbation.CHANNEL_SETS such as MEG's "occipital").
+CONDITION_CHANNELS = config["meg"]["conditions"] if MEG else config["conditions"]
+CONDITIONS = list(CONDITION_CHANNELS)
 #: GPUs a job of a GPU stage (CLIP targets, training, features, priors, images, scores)
 #: asks for: one where the config's device is CUDA (``auto`` on a machine with an NVIDIA
 #: GPU), else none. The default profile allows one GPU job at a time (``resources:
@@ -61,11 +99,53 @@ IMAGE_GROUPS = [[condition, mode] for condition in CONDITIONS for mode in MODES]
 #: Feature network -> local weights file, or None (its metrics are not computed).
 METRIC_WEIGHTS = config_slice(config["metrics"]["weights"])
 if SYNTHETIC:
-    TAG_TABLE = "resources/synthetic/concept_tags.csv"
+    TAG_TABLE = f"{SYNTHETIC_ROOT}/concept_tags.csv"
 else:
-    from necomimi.data.things_eeg2 import CAT_TAGS_FILE
+    from necomimi.data import things_eeg2, things_meg
 
-    TAG_TABLE = config["cat"].get("tag_table", str(CAT_TAGS_FILE))
+    TAG_TABLE = config["cat"].get("tag_table", str((things_meg if MEG else things_eeg2).CAT_TAGS_FILE))
+
+
+if MEG:
+    from necomimi.data import things_meg
+
+    MEG_CONFIG = config["meg"]
+    #: The THINGS-MEG BIDS dataset (ds004212): built (demo) or the user's.
+    BIDS_ROOT = f"{SYNTHETIC_ROOT}/ds004212" if SYNTHETIC else DATA["bids_root"]
+    _THINGS_DIR = f"{SYNTHETIC_ROOT}/THINGS" if SYNTHETIC else DATA["things_dir"]
+    #: THINGS' image tables: every image number's concept folder and file.
+    THINGS_TABLES = {
+        "image_paths": f"{_THINGS_DIR}/{things_meg.IMAGE_PATHS_FILE.as_posix()}",
+        "image_concept_index": f"{_THINGS_DIR}/{things_meg.IMAGE_CONCEPT_INDEX_FILE.as_posix()}",
+    }
+    #: Entry point B (the derivative made from the raw runs: always in the demo) or A
+    #: (the dataset authors' derivative) (MEG.md 4.1).
+    MEG_FROM_RAW = SYNTHETIC or DATA.get("entry_point", "derivative") == "raw"
+
+
+def meg_derivative(wildcards):
+    """First file of one participant's derivative (MNE finds the split parts from it)."""
+    participant = int(wildcards.subject)
+    if MEG_FROM_RAW:
+        return results(f"derivatives/sub-{wildcards.subject}/preprocessed_P{participant}-epo.fif")
+    return str(things_meg.derivative_file(BIDS_ROOT, participant))
+
+
+def meg_derivative_files(wildcards):
+    """One participant's derivative as inputs: the folder entry point B makes, or the authors' files."""
+    if MEG_FROM_RAW:
+        return results(f"derivatives/sub-{wildcards.subject}")
+    return [str(path) for path in things_meg.derivative_parts(meg_derivative(wildcards))]
+
+
+def meg_raw_files(wildcards):
+    """One participant's raw runs and events tables (real data), or the synthetic dataset."""
+    if SYNTHETIC:
+        return [BIDS_ROOT]
+    from necomimi.preprocessing.meg_raw import find_runs
+
+    runs = find_runs(BIDS_ROOT, int(wildcards.subject))
+    return [str(path) for run in runs for path in (run.raw_path, run.events_path)]
 
 
 def synthetic_spec():
@@ -130,7 +210,7 @@ def training_eeg(wildcards):
         subjects = [wildcards.subject]
     else:
         subjects = [s for s in config["subjects"] if s != wildcards.subject]
-    return expand("results/preprocessed/sub-{subject}/eeg_train.npy", subject=subjects)
+    return expand(PREPROCESSED_TRAIN, subject=subjects)
 
 
 def training_options():
@@ -192,20 +272,20 @@ def ratings_files(wildcards):
 
 def retrieval_files():
     """Per-run retrieval CSVs of every encoder, subject, seed and condition."""
-    return run_files(f"results/retrieval/{RUN}/{{condition}}.csv")
+    return run_files(results(f"retrieval/{RUN}/{{condition}}.csv"))
 
 
 def history_files():
     """history.csv of every training run, in RUNS order."""
     return [
-        "results/encoders/{protocol}/{encoder}/sub-{subject}/seed-{seed}/history.csv".format(**run)
+        results("encoders/{protocol}/{encoder}/sub-{subject}/seed-{seed}/history.csv").format(**run)
         for run in RUNS
     ]
 
 
 def run_image_folders(run):
     """One run's folders of generated images: condition -> mode -> folder."""
-    return {c: {m: f"results/images/{RUN}/{c}/{m}".format(**run) for m in MODES} for c in CONDITIONS}
+    return {c: {m: results(f"images/{RUN}/{c}/{m}").format(**run) for m in MODES} for c in CONDITIONS}
 
 
 def image_folders():
@@ -215,19 +295,19 @@ def image_folders():
 
 #: The retrieval half of the study (the paper's Tables 1 and 2).
 RETRIEVAL_OUTPUTS = [
-    "results/retrieval.csv",
-    "results/tables/retrieval_table1.md",
-    "results/tables/retrieval_table2.md",
-    "results/figures/selection_accuracy.png",
-    "results/tables/retrieval_table1.html",
-    "results/tables/retrieval_table2.html",
+    results("retrieval.csv"),
+    results("tables/retrieval_table1.md"),
+    results("tables/retrieval_table2.md"),
+    results("figures/selection_accuracy.png"),
+    results("tables/retrieval_table1.html"),
+    results("tables/retrieval_table2.html"),
 ]
 #: What rule tabulate_images writes for ``snakemake --report`` beside the study's tables.
 #: The default target asks for it: Snakemake makes a missing output only where asked.
 REPORT_OUTPUTS = [
-    *(f"results/tables/{name}.html" for name in ("cat_table3", "fid_table4", "ssim_table5", "reconstruction_metrics")),
-    "results/figures/cat_scores.png",
-    "results/figures/images",
+    *(results(f"tables/{name}.html") for name in ("cat_table3", "fid_table4", "ssim_table5", "reconstruction_metrics")),
+    results("figures/cat_scores.png"),
+    results("figures/images"),
 ]
 
 
@@ -237,4 +317,4 @@ def final_outputs():
     ``results/cat_scores.csv`` alone does too: its rule waits for the retrieval
     tables, so ``snakemake results/cat_scores.csv`` regenerates everything.
     """
-    return [*RETRIEVAL_OUTPUTS, "results/cat_scores.csv", *REPORT_OUTPUTS]
+    return [*RETRIEVAL_OUTPUTS, results("cat_scores.csv"), *REPORT_OUTPUTS]

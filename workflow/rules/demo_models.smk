@@ -5,21 +5,21 @@
 
 rule build_demo_clip:
     input:
-        images="resources/synthetic/image_set/training_images",
-        factors="resources/synthetic/image_factors.csv",
+        images=f"{IMAGE_DIR}/training_images",
+        factors=f"{SYNTHETIC_ROOT}/image_factors.csv",
     output:
         config=DEMO_CLIP["model_config"],
         weights=DEMO_CLIP["pretrained"],
-        provenance="results/provenance/build_demo_clip.json",
+        provenance=results("provenance/build_demo_clip.json"),
     params:
         image_dir=lambda wildcards, input: os.path.dirname(input.images),
         out_dir=lambda wildcards, output: os.path.dirname(output.weights),
         options=config_slice(config["demo_clip"]),
-        image_size=config["synthetic"]["image_size"],
+        image_size=(config["meg"] if MEG else config)["synthetic"]["image_size"],
     log:
-        "logs/build_demo_clip.log",
+        logs("build_demo_clip.log"),
     benchmark:
-        "benchmarks/build_demo_clip.tsv"
+        benchmarks("build_demo_clip.tsv")
     conda:
         "../../envs/necomimi.yaml"
     script:
@@ -30,15 +30,15 @@ rule build_demo_decoder:
     output:
         sdxl_turbo=directory(DEMO_DECODER["sdxl_turbo"]),
         ip_adapter=DEMO_DECODER["ip_adapter"],
-        provenance="results/provenance/build_demo_decoder.json",
+        provenance=results("provenance/build_demo_decoder.json"),
     params:
         image_embed_dim=config["demo_clip"]["embed_dim"],
         image_size=config["generation"]["height"],
         seed=config["demo_decoder"]["seed"],
     log:
-        "logs/build_demo_decoder.log",
+        logs("build_demo_decoder.log"),
     benchmark:
-        "benchmarks/build_demo_decoder.tsv"
+        benchmarks("build_demo_decoder.tsv")
     conda:
         "../../envs/necomimi.yaml"
     script:

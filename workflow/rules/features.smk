@@ -6,22 +6,23 @@
 
 rule extract_features:
     input:
-        model=f"results/encoders/{RUN}/model.pt",
+        model=results(f"encoders/{RUN}/model.pt"),
         train=training_eeg,
-        test="results/preprocessed/sub-{subject}/eeg_test.npy",
+        test=PREPROCESSED_TEST,
+        info=PREPROCESSED_INFO,
     output:
-        train=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_train.pt"),
-        test=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_test.pt"),
-        provenance=f"results/provenance/extract_features/{RUN_NAME}.json",
+        train=for_conditions(results(f"features/{RUN}/{{condition}}/eeg_train.pt")),
+        test=for_conditions(results(f"features/{RUN}/{{condition}}/eeg_test.pt")),
+        provenance=results(f"provenance/extract_features/{RUN_NAME}.json"),
     params:
-        conditions=config["conditions"],
+        conditions=CONDITION_CHANNELS,
         batch_size=config["features"]["batch_size"],
         seed=config["features"]["seed"],
         device=config["device"],
     log:
-        f"logs/extract_features/{RUN_NAME}.log",
+        logs(f"extract_features/{RUN_NAME}.log"),
     benchmark:
-        f"benchmarks/extract_features/{RUN_NAME}.tsv"
+        benchmarks(f"extract_features/{RUN_NAME}.tsv")
     resources:
         gpu=GPU_JOB,
         mem_mb=8000,
@@ -33,20 +34,20 @@ rule extract_features:
 
 rule evaluate_retrieval:
     input:
-        model=f"results/encoders/{RUN}/model.pt",
-        features=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_test.pt"),
-        targets="results/targets/clip_targets.h5",
+        model=results(f"encoders/{RUN}/model.pt"),
+        features=for_conditions(results(f"features/{RUN}/{{condition}}/eeg_test.pt")),
+        targets=results("targets/clip_targets.h5"),
     output:
-        retrieval=for_conditions(f"results/retrieval/{RUN}/{{condition}}.csv"),
-        provenance=f"results/provenance/evaluate_retrieval/{RUN_NAME}.json",
+        retrieval=for_conditions(results(f"retrieval/{RUN}/{{condition}}.csv")),
+        provenance=results(f"provenance/evaluate_retrieval/{RUN_NAME}.json"),
     params:
         conditions=CONDITIONS,
         draws=config["retrieval"]["monte_carlo_draws"],
         seed=config["retrieval"]["seed"],
     log:
-        f"logs/evaluate_retrieval/{RUN_NAME}.log",
+        logs(f"evaluate_retrieval/{RUN_NAME}.log"),
     benchmark:
-        f"benchmarks/evaluate_retrieval/{RUN_NAME}.tsv"
+        benchmarks(f"evaluate_retrieval/{RUN_NAME}.tsv")
     conda:
         "../../envs/necomimi.yaml"
     script:

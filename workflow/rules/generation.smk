@@ -7,19 +7,19 @@
 
 rule train_prior:
     input:
-        features=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_train.pt"),
-        targets="results/targets/clip_targets.h5",
+        features=for_conditions(results(f"features/{RUN}/{{condition}}/eeg_train.pt")),
+        targets=results("targets/clip_targets.h5"),
     output:
-        prior=for_conditions(f"results/prior/{RUN}/{{condition}}/prior.pt"),
-        history=for_conditions(f"results/prior/{RUN}/{{condition}}/history.csv"),
-        provenance=f"results/provenance/train_prior/{RUN_NAME}.json",
+        prior=for_conditions(results(f"prior/{RUN}/{{condition}}/prior.pt")),
+        history=for_conditions(results(f"prior/{RUN}/{{condition}}/history.csv")),
+        provenance=results(f"provenance/train_prior/{RUN_NAME}.json"),
     params:
         options=prior_training_options(),
         device=config["device"],
     log:
-        f"logs/train_prior/{RUN_NAME}.log",
+        logs(f"train_prior/{RUN_NAME}.log"),
     benchmark:
-        f"benchmarks/train_prior/{RUN_NAME}.tsv"
+        benchmarks(f"train_prior/{RUN_NAME}.tsv")
     resources:
         gpu=GPU_JOB,
         mem_mb=8000,
@@ -33,12 +33,12 @@ rule record_decoder_weights:
     input:
         **decoder_weights(),
     output:
-        "results/provenance/decoder_weights.json",
-        provenance="results/provenance/record_decoder_weights.json",
+        results("provenance/decoder_weights.json"),
+        provenance=results("provenance/record_decoder_weights.json"),
     params:
         variant=GENERATION.get("variant"),
     log:
-        "logs/record_decoder_weights.log",
+        logs("record_decoder_weights.log"),
     conda:
         "../../envs/necomimi.yaml"
     script:
@@ -48,13 +48,13 @@ rule record_decoder_weights:
 rule generate_images:
     input:
         **decoder_weights(),
-        targets="results/targets/clip_targets.h5",
-        features=for_conditions(f"results/features/{RUN}/{{condition}}/eeg_test.pt"),
-        prior=for_conditions(f"results/prior/{RUN}/{{condition}}/prior.pt") if "two_stage" in MODES else [],
-        weights_record="results/provenance/decoder_weights.json",
+        targets=results("targets/clip_targets.h5"),
+        features=for_conditions(results(f"features/{RUN}/{{condition}}/eeg_test.pt")),
+        prior=for_conditions(results(f"prior/{RUN}/{{condition}}/prior.pt")) if "two_stage" in MODES else [],
+        weights_record=results("provenance/decoder_weights.json"),
     output:
-        folders=[directory(f"results/images/{RUN}/{condition}/{mode}") for condition in CONDITIONS for mode in MODES],
-        provenance=f"results/provenance/generate_images/{RUN_NAME}.json",
+        folders=[directory(results(f"images/{RUN}/{condition}/{mode}")) for condition in CONDITIONS for mode in MODES],
+        provenance=results(f"provenance/generate_images/{RUN_NAME}.json"),
     params:
         conditions=CONDITIONS,
         modes=MODES,
@@ -63,9 +63,9 @@ rule generate_images:
         prior_sampling=prior_sampling_options(),
         device=config["device"],
     log:
-        f"logs/generate_images/{RUN_NAME}.log",
+        logs(f"generate_images/{RUN_NAME}.log"),
     benchmark:
-        f"benchmarks/generate_images/{RUN_NAME}.tsv"
+        benchmarks(f"generate_images/{RUN_NAME}.tsv")
     resources:
         gpu=GPU_JOB,
         mem_mb=16000,

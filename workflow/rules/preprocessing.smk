@@ -8,16 +8,16 @@ if FROM_PREPROCESSED:
             training=f"{DATA['preprocessed_dir']}/sub-{{subject}}/preprocessed_eeg_training.npy",
             test=f"{DATA['preprocessed_dir']}/sub-{{subject}}/preprocessed_eeg_test.npy",
         output:
-            train="results/preprocessed/sub-{subject}/eeg_train.npy",
-            test="results/preprocessed/sub-{subject}/eeg_test.npy",
-            info="results/preprocessed/sub-{subject}/info.json",
-            provenance="results/provenance/import_preprocessed/sub-{subject}.json",
+            train=PREPROCESSED_TRAIN,
+            test=PREPROCESSED_TEST,
+            info=PREPROCESSED_INFO,
+            provenance=results("provenance/import_preprocessed/sub-{subject}.json"),
         params:
             out_dir=lambda wildcards, output: os.path.dirname(output.info),
         log:
-            "logs/import_preprocessed/sub-{subject}.log",
+            logs("import_preprocessed/sub-{subject}.log"),
         benchmark:
-            "benchmarks/import_preprocessed/sub-{subject}.tsv"
+            benchmarks("import_preprocessed/sub-{subject}.tsv")
         resources:
             mem_mb=8000,
         conda:
@@ -31,18 +31,18 @@ else:
         input:
             raw_files,
         output:
-            train="results/preprocessed/sub-{subject}/eeg_train.npy",
-            test="results/preprocessed/sub-{subject}/eeg_test.npy",
-            info="results/preprocessed/sub-{subject}/info.json",
-            provenance="results/provenance/preprocess_subject/sub-{subject}.json",
+            train=PREPROCESSED_TRAIN,
+            test=PREPROCESSED_TEST,
+            info=PREPROCESSED_INFO,
+            provenance=results("provenance/preprocess_subject/sub-{subject}.json"),
         params:
             raw_dir=raw_subject_dir,
             out_dir=lambda wildcards, output: os.path.dirname(output.info),
             options=preprocessing_options(),
         log:
-            "logs/preprocess_subject/sub-{subject}.log",
+            logs("preprocess_subject/sub-{subject}.log"),
         benchmark:
-            "benchmarks/preprocess_subject/sub-{subject}.tsv"
+            benchmarks("preprocess_subject/sub-{subject}.tsv")
         resources:
             mem_mb=6000,
         conda:

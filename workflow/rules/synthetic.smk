@@ -8,14 +8,14 @@ rule synthesize_images:
         metadata="resources/synthetic/image_set/image_metadata.npy",
         factors="resources/synthetic/image_factors.csv",
         tags="resources/synthetic/concept_tags.csv",
-        provenance="results/provenance/synthesize_images.json",
+        provenance=results("provenance/synthesize_images.json"),
     params:
         root=lambda wildcards, output: os.path.dirname(output.factors),
         spec=synthetic_spec(),
     log:
-        "logs/synthesize_images.log",
+        logs("synthesize_images.log"),
     benchmark:
-        "benchmarks/synthesize_images.tsv"
+        benchmarks("synthesize_images.tsv")
     conda:
         "../../envs/necomimi.yaml"
     script:
@@ -27,14 +27,14 @@ rule synthesize_subject:
         factors="resources/synthetic/image_factors.csv",
     output:
         synthetic_raw_files("{subject}"),
-        provenance="results/provenance/synthesize_subject/sub-{subject}.json",
+        provenance=results("provenance/synthesize_subject/sub-{subject}.json"),
     params:
         root=lambda wildcards, input: os.path.dirname(input.factors),
         spec=synthetic_spec(),
     log:
-        "logs/synthesize_subject/sub-{subject}.log",
+        logs("synthesize_subject/sub-{subject}.log"),
     benchmark:
-        "benchmarks/synthesize_subject/sub-{subject}.tsv"
+        benchmarks("synthesize_subject/sub-{subject}.tsv")
     conda:
         "../../envs/necomimi.yaml"
     script:

@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from necomimi.data.synthetic.factors import COLOUR_RGB, ImageFactors
+from necomimi.data.synthetic.factors import COLOUR_RGB, ImageFactors, concept_tags
 from necomimi.utils.atomic import atomic_path
 
 #: Folder of the stimulus images inside a synthetic dataset.
 IMAGE_SET_DIR = "image_set"
 #: The generating factors of every image, one row per image.
 FACTORS_FILE = "image_factors.csv"
+#: The CAT tag table of the test concepts (:mod:`necomimi.cat.tags`).
+TAGS_FILE = "concept_tags.csv"
 JPEG_QUALITY = 92
 _SUPERSAMPLE = 2  # masks are drawn at twice the size, then downsampled (anti-aliasing)
 _CIRCLE = 64  # vertices of a polygonal circle
@@ -201,3 +203,15 @@ def write_factors_table(out_dir: Path, rows: list[dict]) -> None:
     """Write ``out_dir/image_factors.csv`` atomically, floats to six decimals."""
     with atomic_path(out_dir / FACTORS_FILE) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
+
+
+def write_tag_table(out_dir: Path, test_images: list[ImageFactors], folders: list[str]) -> None:
+    """Write ``out_dir/concept_tags.csv`` atomically: the five CAT tags of each test concept.
+
+    ``test_images`` and their concept ``folders`` in test order; the tags come from
+    the generating factors (:func:`~necomimi.data.synthetic.factors.concept_tags`).
+    """
+    tags = [{"index": i, "folder": folder, **concept_tags(f)}
+            for i, (f, folder) in enumerate(zip(test_images, folders, strict=True), 1)]  # fmt: skip
+    with atomic_path(out_dir / TAGS_FILE) as tmp:
+        pd.DataFrame(tags).to_csv(tmp, index=False)

@@ -13,6 +13,7 @@ Layout under the output folder::
     image_set/training_images/{things_category_nr:05d}_{concept}/<file>.jpg
     image_set/test_images/{things_category_nr:05d}_{concept}/<file>.jpg
     image_factors.csv                 the generating factors of every image
+    concept_tags.csv                  five CAT tags per test concept
 
 The ``events.tsv`` files carry the six columns of ds004212 >= 2.0.0 (MEG.md 1.4), the
 ``channels.tsv`` files the real dataset's types (sensors ``OTHER``, ``UPPT001``
@@ -39,6 +40,7 @@ from necomimi.data.synthetic.images import (
     render_image,
     save_jpeg,
     write_factors_table,
+    write_tag_table,
 )
 from necomimi.data.synthetic.meg_design import MegImage, make_images, session_runs
 from necomimi.data.synthetic.meg_signal import (
@@ -103,7 +105,7 @@ def things_tables(out_dir: str | Path) -> tuple[Path, Path]:
 
 
 def write_meg_image_set(out_dir: str | Path, spec: SyntheticMegSpec) -> list[MegImage]:
-    """Write the THINGS tables, the ATM image folders and ``image_factors.csv``.
+    """Write the THINGS tables, the ATM image folders, ``image_factors.csv`` and the tag table.
 
     Training folders hold the exp images of the concepts without a test image, test
     folders the test images, as ATM copies them (MEG.md 2.1 step 13). The image set
@@ -123,26 +125,39 @@ def write_meg_image_set(out_dir: str | Path, spec: SyntheticMegSpec) -> list[Meg
     with atomic_path(concept_index) as tmp:
         tmp.write_text("".join(f"{image.concept_nr}\n" for image in images), encoding="utf-8")
 
-    test_concepts = {image.concept_nr for image in images if image.role == TRIAL_TEST}
+    partitions = _image_set_partitions(images)
     rng = np.random.default_rng([spec.seed, _STREAM_PIXELS])
     with atomic_folder(out_dir / IMAGE_SET_DIR) as staging:
-        for image in images:
+        for image, partition in zip(images, partitions, strict=True):
             pixels = render_image(image.factors, spec.image_size, rng)  # every image: a fixed stream
-            if image.role == TRIAL_TEST:
-                partition = TEST_IMAGES_DIR
-            elif image.role == TRIAL_EXP and image.concept_nr not in test_concepts:
-                partition = TRAINING_IMAGES_DIR
-            else:
-                continue
-            save_jpeg(pixels, staging / partition / image.folder / image.file)
+            if partition:
+                folder = TRAINING_IMAGES_DIR if partition == "training" else TEST_IMAGES_DIR
+                save_jpeg(pixels, staging / folder / image.folder / image.file)
 
     rows = [
-        {"things_image_nr": i.number, "things_category_nr": i.concept_nr, "role": i.role, "folder": i.folder,
-         "file": i.file, **factor_columns(i.factors)}
-        for i in images
+        {"things_image_nr": i.number, "things_category_nr": i.concept_nr, "role": i.role, "partition": partition,
+         "folder": i.folder, "file": i.file, **factor_columns(i.factors)}
+        for i, partition in zip(images, partitions, strict=True)
     ]  # fmt: skip
     write_factors_table(out_dir, rows)
+    tests = [image for image in images if image.role == TRIAL_TEST]  # by image number: test order
+    write_tag_table(out_dir, [image.factors for image in tests], [image.folder for image in tests])
     return images
+
+
+def _image_set_partitions(images: list[MegImage]) -> list[str]:
+    """The image-set partition of every image: ``training``, ``test`` or ``""`` (not in the set).
+
+    As ATM copies them (MEG.md 2.1 step 13): the test images, and the exp images of
+    the concepts without a test image.
+    """
+    test_concepts = {image.concept_nr for image in images if image.role == TRIAL_TEST}
+    return [
+        "test" if image.role == TRIAL_TEST
+        else "training" if image.role == TRIAL_EXP and image.concept_nr not in test_concepts
+        else ""
+        for image in images
+    ]  # fmt: skip
 
 
 def _events_table(trials, onsets: np.ndarray) -> pd.DataFrame:
@@ -252,11 +267,18 @@ def write_meg_derivative(out_dir: str | Path, participant: int, *, n_parts: int 
                                part_bytes=_part_bytes(root, participant, n_parts))  # fmt: skip
 
 
-def write_meg_dataset(out_dir: str | Path, spec: SyntheticMegSpec, participants: list[int]) -> None:
-    """Write the image set, then every participant's raw runs and derivative."""
+def write_meg_dataset(out_dir: str | Path, spec: SyntheticMegSpec, participants: list[int], *,
+                      derivatives: bool = True) -> None:  # fmt: skip
+    """Write the image set, then every participant's raw runs and (optionally) derivative.
+
+    With ``derivatives=False`` the dataset holds raw runs only, like a download of
+    ds004212 without its derivatives; the workflow then makes each participant's
+    derivative itself, as its own job (entry point B).
+    """
     write_meg_image_set(out_dir, spec)
     for participant in participants:
         write_meg_participant(out_dir, spec, participant)
     _write_dataset_files(bids_root(out_dir))
-    for participant in participants:
-        write_meg_derivative(out_dir, participant)
+    if derivatives:
+        for participant in participants:
+            write_meg_derivative(out_dir, participant)

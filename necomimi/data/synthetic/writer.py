@@ -33,7 +33,6 @@ from necomimi.data.synthetic.eeg import (
 from necomimi.data.synthetic.factors import (
     Concept,
     ImageFactors,
-    concept_tags,
     sample_concepts,
     sample_image_factors,
 )
@@ -44,6 +43,7 @@ from necomimi.data.synthetic.images import (
     render_image,
     save_jpeg,
     write_factors_table,
+    write_tag_table,
 )
 from necomimi.data.synthetic.spec import SyntheticSpec
 from necomimi.data.things_eeg2 import (
@@ -56,12 +56,11 @@ from necomimi.data.things_eeg2 import (
     TRAINING_IMAGES_DIR,
     raw_file,
 )
-from necomimi.utils.atomic import atomic_folder, atomic_path, save_pickled_dict_npy
+from necomimi.utils.atomic import atomic_folder, save_pickled_dict_npy
 
 logger = logging.getLogger(__name__)
 
 RAW_DIR = "raw"
-TAGS_FILE = "concept_tags.csv"
 _STREAM_IMAGES = 10
 _STREAM_DESIGN = 11
 _FACTOR_COLUMNS = ("shape", "colour", "texture", "background", "x", "y", "scale", "rotation")
@@ -145,12 +144,7 @@ def write_image_set(out_dir: str | Path, spec: SyntheticSpec) -> None:
             rows.append({"partition": partition, "condition": condition, "folder": folder, "file": name,
                          **factor_columns(f)})  # fmt: skip
     write_factors_table(out_dir, rows)
-    tags = [
-        {"index": i, "folder": folder, **concept_tags(f)}
-        for i, (f, folder) in enumerate(zip(test, test_folders, strict=True), 1)
-    ]
-    with atomic_path(out_dir / TAGS_FILE) as tmp:
-        pd.DataFrame(tags).to_csv(tmp, index=False)
+    write_tag_table(out_dir, test, test_folders)
     logger.info(
         "wrote %d training and %d test images to %s", len(train), len(test), out_dir
     )
