@@ -177,6 +177,11 @@ def test_meg_conditions_take_sensor_names_or_the_occipital_set(demo):
     assert "meg.conditions.perturbed_eeg" in _refused(demo)
 
 
+def test_meg_window_lies_within_the_derivatives_epochs(demo):
+    demo["meg"]["preprocessing"]["tmax"] = 1.5
+    assert "meg.preprocessing.tmax" in _refused(demo)
+
+
 def test_real_meg_needs_its_paths_and_the_meg_modality():
     real = _load("things-meg.yaml")
     del real["data"]["things_dir"]

@@ -127,6 +127,16 @@ def test_unfilled_real_data_paths_name_the_missing_files(tmp_path, target, missi
     assert missing in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(("name", "missing"), [("things-eeg2.yaml", "/path/to/THINGS-EEG2/Raw_data/sub-"),
+                                              ("things-meg.yaml", "/path/to/ds004212/derivatives/preprocessed/")])
+def test_a_real_data_config_replaces_the_demo_config(name, missing):
+    """From the checkout, where config/config.yaml is the workflow's default, as a user runs it."""
+    result = snakemake("-n", "--configfile", f"config/{name}", cwd=REPO)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "invalid config" not in output, output[-2000:]
+    assert missing in output  # it got as far as the data: only the unfilled paths are missing
+
+
 def test_one_subject_on_the_command_line(tmp_path):
     result = snakemake(
         "-n", "--configfile", str(DEMO_CONFIG), "--config", 'subjects=["02"]', cwd=tmp_path
