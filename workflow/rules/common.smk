@@ -42,7 +42,7 @@ def benchmarks(path):
     return f"{BENCHMARKS}/{path}"
 
 
-#: Where the demo's synthetic dataset and tiny CLIP are built.
+#: Where the demo's synthetic dataset is built.
 SYNTHETIC_ROOT = "resources/synthetic/meg" if MEG else "resources/synthetic"
 #: Where the demo's tiny models are built (the CLIP is trained on the modality's images).
 DEMO_MODELS = "resources/models/meg" if MEG else "resources/models"
