@@ -22,7 +22,7 @@ from safetensors import safe_open
 
 from necomimi.generation.seeds import generators
 from necomimi.utils.atomic import atomic_path
-from necomimi.utils.hashing import file_sha256
+from necomimi.utils.hashing import SHA256_CACHE_DIR, cached_file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,32 @@ def check_ip_adapter_file(path: str | Path) -> int:
     if shape is None or not any(key.startswith("ip_adapter.") and key.endswith(".to_k_ip.weight") for key in keys):
         raise ValueError(f"{path}: not an IP-Adapter; expected keys image_proj.proj.weight and ip_adapter.<k>.to_k_ip.weight")
     return int(shape[1])
+
+
+def _ip_adapter_embeds_per_image(ip_adapter_image, ip_adapter_image_embeds, device, batch_size: int,
+                                 do_classifier_free_guidance: bool) -> list[torch.Tensor]:  # fmt: skip
+    """Pass precomputed IP-Adapter embeddings to the UNet as given: one row per image.
+
+    Stands in for ``StableDiffusionXLPipeline.prepare_ip_adapter_image_embeds``, which
+    tiles the given ``(n, 1, D)`` embeddings ``batch_size`` times (diffusers issue
+    #9813, open in 0.42): the IP-Adapter's attention then reshapes the ``n * n`` rows
+    so that every image of a batch attends to the embeddings of *all* images of the
+    batch. With it, a batch of embeddings renders the images those embeddings render
+    one at a time (``tests/unit/test_decoder.py``). The arguments are the pipeline's.
+
+    Raises
+    ------
+    ValueError
+        For an image instead of embeddings, classifier-free guidance (the negative
+        embeddings would have to be stacked first; SDXL-Turbo runs without it), or
+        embeddings whose rows do not match the batch.
+    """
+    if ip_adapter_image_embeds is None or do_classifier_free_guidance:
+        raise ValueError("the decoder renders precomputed image embeddings without classifier-free guidance")
+    for embeds in ip_adapter_image_embeds:
+        if len(embeds) != batch_size:
+            raise ValueError(f"{len(embeds)} IP-Adapter embeddings for a batch of {batch_size} images")
+    return [embeds.to(device) for embeds in ip_adapter_image_embeds]
 
 
 @dataclass
@@ -203,6 +229,7 @@ def load_decoder(sdxl_dir: str | Path, ip_adapter_file: str | Path, *, device: t
     pipeline.load_ip_adapter(str(ip_adapter_file.parent), subfolder="", weight_name=ip_adapter_file.name,
                              image_encoder_folder=None, local_files_only=True)  # fmt: skip
     pipeline.set_ip_adapter_scale(ip_adapter_scale)
+    pipeline.prepare_ip_adapter_image_embeds = _ip_adapter_embeds_per_image  # one embedding per image of a batch
     for name in _TEXT_ENCODERS:
         getattr(pipeline, name).to(device)
     prompt_embeds, _, pooled_prompt_embeds, _ = pipeline.encode_prompt("", device=device, do_classifier_free_guidance=False)
@@ -220,20 +247,21 @@ def load_decoder(sdxl_dir: str | Path, ip_adapter_file: str | Path, *, device: t
 
 
 def record_decoder_weights(sdxl_dir: str | Path, ip_adapter_file: str | Path, out_file: str | Path,
-                           variant: str | None = None) -> None:  # fmt: skip
+                           variant: str | None = None, cache_dir: str | Path = SHA256_CACHE_DIR) -> None:  # fmt: skip
     """Write the SHA-256 of every weights file of the decoder, as JSON.
 
     Every ``*.safetensors`` file of the SDXL-Turbo component folders is hashed (all
     variants and shards: whichever diffusers picks is among them) and the IP-Adapter
     file. Hashing SDXL-Turbo takes about a minute, so it is done once per workflow and
-    copied into the sidecars. Keys are ``sdxl_turbo/<component>/<file>`` and
-    ``ip_adapter``.
+    copied into the sidecars, and remembered in ``cache_dir`` while the files are
+    unchanged (:func:`~necomimi.utils.hashing.cached_file_sha256`). Keys are
+    ``sdxl_turbo/<component>/<file>`` and ``ip_adapter``.
     """
     check_sdxl_dir(sdxl_dir, variant)
     check_ip_adapter_file(ip_adapter_file)
     sdxl_dir = Path(sdxl_dir)
     weights = sorted(sdxl_dir.glob("*/*.safetensors"))
-    record = {f"sdxl_turbo/{p.relative_to(sdxl_dir)}": file_sha256(p) for p in weights}
-    record["ip_adapter"] = file_sha256(ip_adapter_file)
+    record = {f"sdxl_turbo/{p.relative_to(sdxl_dir)}": cached_file_sha256(p, cache_dir) for p in weights}
+    record["ip_adapter"] = cached_file_sha256(ip_adapter_file, cache_dir)
     with atomic_path(out_file) as tmp:
         tmp.write_text(json.dumps(record, indent=2) + "\n")

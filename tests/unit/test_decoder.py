@@ -55,6 +55,24 @@ def test_identical_seeds_give_identical_images(decoder):
     assert not np.array_equal(np.asarray(alone[0]), np.asarray(other_embedding[0]))  # the embedding matters
 
 
+def _render_pixels(decoder, embeddings, seeds):
+    return np.stack([np.asarray(image, dtype=np.int16) for image in decoder.render(embeddings, seeds, **RENDER)])
+
+
+def test_each_image_of_a_batch_is_rendered_from_its_own_embedding_only(decoder, monkeypatch):
+    embeddings = torch.randn(3, EMBED_DIM, generator=torch.Generator().manual_seed(1)) * 30
+    seeds = [11, 12, 13]
+    batched = _render_pixels(decoder, embeddings, seeds)
+    alone = np.concatenate([_render_pixels(decoder, embeddings[i : i + 1], seeds[i : i + 1]) for i in range(3)])
+    # batched and single renders differ in the last bits of float32 only
+    assert np.abs(batched - alone).max() <= 2
+    # diffusers' own prepare_ip_adapter_image_embeds (issue #9813) mixes the batch's embeddings
+    stock = StableDiffusionXLPipeline.prepare_ip_adapter_image_embeds.__get__(decoder.pipeline)
+    monkeypatch.setattr(decoder.pipeline, "prepare_ip_adapter_image_embeds", stock)
+    mixed = _render_pixels(decoder, embeddings, seeds)
+    assert np.abs(mixed - alone).mean() > 10 * max(np.abs(batched - alone).mean(), 0.05)
+
+
 def test_embeddings_of_the_wrong_size_are_refused(decoder):
     with pytest.raises(ValueError, match=rf"takes \(n, {EMBED_DIM}\) embeddings, got \(1, 5\)"):
         decoder.render(torch.zeros(1, 5), [0], **RENDER)
@@ -127,3 +145,14 @@ def test_sharded_weights_are_recognised(tiny_decoder, tmp_path):
         (unet / "diffusion_pytorch_model.safetensors.index.json").write_text("{}")
 
     check_sdxl_dir(_broken_copy(tiny_decoder, tmp_path, shard))
+
+
+def test_ip_adapter_embeddings_must_match_the_batch_without_guidance():
+    from necomimi.generation.decoder import _ip_adapter_embeds_per_image
+
+    embeds = [torch.zeros(2, 1, EMBED_DIM)]
+    assert _ip_adapter_embeds_per_image(None, embeds, "cpu", 2, False)[0].shape == (2, 1, EMBED_DIM)
+    with pytest.raises(ValueError, match="2 IP-Adapter embeddings for a batch of 3 images"):
+        _ip_adapter_embeds_per_image(None, embeds, "cpu", 3, False)
+    with pytest.raises(ValueError, match="without classifier-free guidance"):
+        _ip_adapter_embeds_per_image(None, embeds, "cpu", 2, True)
