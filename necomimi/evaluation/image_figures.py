@@ -1,9 +1,10 @@
 """Figures of the generated images: a grid per run and the CAT scores.
 
 :func:`plot_image_grid` shows the first test concepts: the ground-truth test image,
-then one row per condition and generation mode. :func:`plot_cat_scores` draws the mean
-CAT score of every encoder and mode with its 95 % interval, the judge's ceiling and the
-chance level. Both write PNG files through :func:`~necomimi.utils.atomic.atomic_path`.
+then one row per condition and generation mode; :func:`plot_run_grids` writes one per
+run, with the shared gt images in one row. :func:`plot_cat_scores` draws the mean CAT
+score of every encoder and mode with its 95 % interval, the judge's ceiling and the
+chance level. They write PNG files through :func:`~necomimi.utils.atomic.atomic_path`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ DPI = 100
 THUMBNAIL = 128
 MODE_ROW_LABELS = {"gt": "gt embedding", "one_stage": "one-stage"}
 MODE_ROW_LABELS |= {"two_stage": "two-stage"}
+#: The condition label of the gt images' row: they are the same in every condition.
+GT_ROW = "every condition"
 CAT_SUMMARY_COLUMNS = ("protocol", "encoder", "condition", "mode", "judge", "mean", "ci95")
 CAT_SUMMARY_COLUMNS += ("ceiling", "chance")
 
@@ -219,6 +222,39 @@ def plot_image_grid(
     if title:
         fig.suptitle(title, fontsize=9, y=1 - 0.05 / height, va="top")
     _save(fig, out_file)
+
+
+def plot_run_grids(
+    *,
+    runs: Sequence[Mapping],
+    run_folders: Sequence[Mapping[str, Mapping[str, str | Path]]],
+    out_files: Sequence[str | Path],
+    ground_truth_files: Sequence[str | Path],
+    gt_folder: str | Path | None = None,
+    concepts: int | Sequence[int] = 8,
+) -> None:
+    """Write the image grid of every run (:func:`plot_image_grid`).
+
+    Parameters
+    ----------
+    runs : list of mapping
+        Protocol, encoder, subject and seed of each run (the grid's title).
+    run_folders : list of mapping
+        Per run, condition -> (mode -> folder) of its generated images.
+    out_files : list of path
+        Per run, the PNG.
+    ground_truth_files : list of path
+        The test images, in test order.
+    gt_folder : path, optional
+        The gt images, the same for every run and condition: one row under the
+        ground truth, labelled :data:`GT_ROW`.
+    concepts : int or list of int
+        As for :func:`plot_image_grid`.
+    """
+    shared = {GT_ROW: {"gt": gt_folder}} if gt_folder is not None else {}
+    for run, folders, out_file in zip(runs, run_folders, out_files, strict=True):
+        plot_image_grid(ground_truth_files=ground_truth_files, folders={**shared, **folders}, out_file=out_file,
+                        concepts=concepts, title="{encoder} sub-{subject} seed {seed} ({protocol})".format(**run))  # fmt: skip
 
 
 def _save(fig, out_file: str | Path) -> None:

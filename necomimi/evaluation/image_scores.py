@@ -1,7 +1,8 @@
 """Image metrics and CAT verdicts of one run's generated images (issue 7).
 
 One job per run (encoder, subject, seed) scores every condition and mode folder of
-generated images against the ground-truth test images:
+generated images against the ground-truth test images (:func:`score_run_images`); the
+``gt`` images, the same for every run, are scored once (:func:`score_gt_images`):
 
 - pixel metrics: SSIM as the NECOMIMI reference computes it and PixCorr
   (:mod:`necomimi.metrics.pixel`);
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,13 @@ from PIL import Image
 
 from necomimi.cat.judge import Judgement, clip_judgement, human_judgement
 from necomimi.cat.tags import read_tag_table
-from necomimi.evaluation.image_tables import CAT_COLUMNS, METRIC_COLUMNS  # the per-run files' columns
+from necomimi.evaluation.image_tables import (  # the score files' columns
+    CAT_COLUMNS,
+    CEILING_COLUMNS,
+    GT_CAT_COLUMNS,
+    GT_METRIC_COLUMNS,
+    METRIC_COLUMNS,
+)
 from necomimi.metrics import PixelReference, correlation_distance, frechet_distance, two_way_identification
 from necomimi.utils.atomic import atomic_path
 from necomimi.utils.device import resolve_device
@@ -181,9 +188,47 @@ def _cat_row(judge: str, judgement: Judgement) -> dict:
             "chance": judgement.chance_score if judge == "clip" else np.nan}  # fmt: skip
 
 
+def _score_groups(groups: Sequence[tuple[dict, Path, Path, Path | None]], *, ground_truth_files, tag_table,
+                  clip: Mapping, networks: Mapping, cat: Mapping, device: str,
+                  batch_size: int) -> tuple[list[dict], list[dict]]:  # fmt: skip
+    """Metric and CAT rows of groups of generated images; writes each group's verdicts.
+
+    ``groups``: (labels written into the group's rows, image folder, verdicts CSV,
+    human ratings CSV or None).
+    """
+    from necomimi.cat.clip_judge import embed_tags, write_verdicts
+
+    truth = [Path(path) for path in ground_truth_files]
+    table = read_tag_table(tag_table, folders=[path.parent.name for path in truth])
+    spaces = _Spaces(clip, networks, resolve_device(device), batch_size)
+    vocabulary, tag_embeddings = embed_tags(table, spaces.clip, spaces.tokenizer, cat["templates"])
+    pixels = PixelReference(truth)
+    truth_features = {"clip": spaces.clip_features(truth), **spaces.network_features(truth)}
+    metric_rows, cat_rows = [], []
+    for labels, folder, verdict_file, ratings in groups:
+        generated = folder_images(folder, truth)
+        features = {"clip": spaces.clip_features(generated), **spaces.network_features(generated)}
+        rows = _metric_rows(generated, pixels, features, truth_features, spaces)
+        metric_rows += [labels | row for row in rows]
+        judgement = clip_judgement(features["clip"], tag_embeddings, vocabulary, dict(cat["top_k"]))
+        write_verdicts(judgement, verdict_file)
+        cat_rows.append(labels | _cat_row("clip", judgement))
+        if ratings is not None:
+            cat_rows.append(labels | _cat_row("human", human_judgement(ratings, len(truth))))
+        logger.info("%s: CAT %d/%d (CLIP judge), SSIM %.4f", folder, judgement.score, judgement.matches.size,
+                    rows[0]["value"])  # fmt: skip
+    return metric_rows, cat_rows
+
+
+def _write_rows(path: str | Path, rows: list[dict], columns: Sequence[str]) -> None:
+    with atomic_path(path) as tmp:
+        pd.DataFrame(rows, columns=list(columns)).to_csv(tmp, index=False, float_format="%.6g")
+
+
 def score_run_images(
     *,
-    image_folders: Mapping[tuple[str, str], str | Path],
+    groups: Sequence[Sequence[str]],
+    image_folders: Sequence[str | Path],
     ground_truth_files: list[str | Path],
     tag_table: str | Path,
     clip: Mapping,
@@ -192,8 +237,8 @@ def score_run_images(
     run: Mapping,
     out_metrics: str | Path,
     out_cat: str | Path,
-    verdict_files: Mapping[tuple[str, str], str | Path],
-    ratings_files: Mapping[tuple[str, str], str | Path] | None = None,
+    verdict_files: Sequence[str | Path],
+    ratings_files: Mapping[str, str | Path] | None = None,
     device: str = "cpu",
     batch_size: int = 32,
 ) -> None:
@@ -201,8 +246,10 @@ def score_run_images(
 
     Parameters
     ----------
-    image_folders : mapping
-        ``(condition, mode)`` -> folder written by
+    groups : sequence of (condition, mode)
+        The run's groups of generated images, in order.
+    image_folders : sequence of path
+        Per group, its folder written by
         :func:`necomimi.generation.images.generate_images`.
     ground_truth_files : list of path
         The test images, in test order (image ``i`` is concept ``i``).
@@ -221,64 +268,74 @@ def score_run_images(
         Tidy CSV, one row per condition, mode and metric (:data:`METRIC_COLUMNS`).
     out_cat : path
         CSV, one row per condition, mode and judge (:data:`CAT_COLUMNS`).
-    verdict_files : mapping
-        ``(condition, mode)`` -> CSV of the CLIP judge's verdicts in the ratings format
-        (index, tag_type, match): a person can correct one and hand it back as ratings.
+    verdict_files : sequence of path
+        Per group, the CSV of the CLIP judge's verdicts in the ratings format (index,
+        tag_type, match): a person can correct one and hand it back as ratings.
     ratings_files : mapping, optional
-        ``(condition, mode)`` -> human ratings CSV; each gives a ``human`` row.
+        ``"condition/mode"`` -> human ratings CSV; each gives a ``human`` row.
     device : str
         ``auto``, ``cpu`` or ``cuda[:N]``.
     batch_size : int
         Images per forward pass of CLIP and the feature networks.
     """
-    from necomimi.cat.clip_judge import embed_tags, write_verdicts
-
-    if set(verdict_files) != set(image_folders):
-        raise ValueError(
-            "score_run_images: verdict_files must name the same (condition, mode) pairs as image_folders"
-        )
-    truth = [Path(path) for path in ground_truth_files]
-    table = read_tag_table(tag_table, folders=[path.parent.name for path in truth])
-    spaces = _Spaces(clip, networks, resolve_device(device), batch_size)
-    vocabulary, tag_embeddings = embed_tags(
-        table, spaces.clip, spaces.tokenizer, cat["templates"]
-    )
-    pixels = PixelReference(truth)
-    truth_features = {
-        "clip": spaces.clip_features(truth),
-        **spaces.network_features(truth),
-    }
+    groups = [tuple(group) for group in groups]
+    if not len(groups) == len(image_folders) == len(verdict_files):
+        raise ValueError(f"score_run_images: {len(groups)} groups, {len(image_folders)} image folders and "
+                         f"{len(verdict_files)} verdict files; expected one of each per group")  # fmt: skip
     labels = {key: run[key] for key in ("protocol", "encoder", "subject", "seed")}
-    metric_rows, cat_rows = [], []
-    for (condition, mode), folder in image_folders.items():
-        generated = folder_images(folder, truth)
-        features = {
-            "clip": spaces.clip_features(generated),
-            **spaces.network_features(generated),
-        }
-        group = {**labels, "condition": condition, "mode": mode}
-        rows = _metric_rows(generated, pixels, features, truth_features, spaces)
-        metric_rows += [group | row for row in rows]
-        judgement = clip_judgement(
-            features["clip"], tag_embeddings, vocabulary, dict(cat["top_k"])
-        )
-        write_verdicts(judgement, verdict_files[(condition, mode)])
-        cat_rows.append(group | _cat_row("clip", judgement))
-        ratings = (ratings_files or {}).get((condition, mode))
-        if ratings is not None:
-            cat_rows.append(
-                group | _cat_row("human", human_judgement(ratings, len(truth)))
-            )
-        logger.info("%s: CAT %d/%d (CLIP judge), SSIM %.4f", folder, judgement.score, judgement.matches.size,
-                    rows[0]["value"])  # fmt: skip
-    with atomic_path(out_metrics) as tmp:
-        pd.DataFrame(metric_rows, columns=list(METRIC_COLUMNS)).to_csv(
-            tmp, index=False, float_format="%.6g"
-        )
-    with atomic_path(out_cat) as tmp:
-        pd.DataFrame(cat_rows, columns=list(CAT_COLUMNS)).to_csv(
-            tmp, index=False, float_format="%.6g"
-        )
+    ratings = ratings_files or {}
+    metric_rows, cat_rows = _score_groups(
+        [({**labels, "condition": condition, "mode": mode}, Path(folder), Path(verdicts),
+          ratings.get(f"{condition}/{mode}"))
+         for (condition, mode), folder, verdicts in zip(groups, image_folders, verdict_files, strict=True)],
+        ground_truth_files=ground_truth_files, tag_table=tag_table, clip=clip, networks=networks, cat=cat,
+        device=device, batch_size=batch_size,
+    )  # fmt: skip
+    _write_rows(out_metrics, metric_rows, METRIC_COLUMNS)
+    _write_rows(out_cat, cat_rows, CAT_COLUMNS)
+
+
+def score_gt_images(
+    *,
+    folder: str | Path,
+    ground_truth_files: list[str | Path],
+    tag_table: str | Path,
+    clip: Mapping,
+    networks: Mapping[str, str | Path | None],
+    cat: Mapping,
+    out_metrics: str | Path,
+    out_cat: str | Path,
+    verdict_file: str | Path,
+    ratings_file: str | Path | None = None,
+    device: str = "cpu",
+    batch_size: int = 32,
+) -> None:
+    """Score the ``gt`` images once (they are the same for every run and condition).
+
+    The same metrics and CAT verdicts as :func:`score_run_images`, without the run's
+    columns: :data:`GT_METRIC_COLUMNS` and :data:`GT_CAT_COLUMNS`, ``mode`` ``gt``.
+    :func:`necomimi.evaluation.image_tables.tabulate_images` repeats these rows for
+    every run and condition.
+
+    Parameters
+    ----------
+    folder : path
+        The folder written by :func:`necomimi.generation.images.generate_gt_images`.
+    out_metrics, out_cat : path
+        The metric rows and the CAT rows.
+    verdict_file : path
+        The CLIP judge's verdicts, in the ratings format.
+    ratings_file : path, optional
+        Human ratings of the gt images; gives a ``human`` row.
+    ground_truth_files, tag_table, clip, networks, cat, device, batch_size
+        As for :func:`score_run_images`.
+    """
+    metric_rows, cat_rows = _score_groups(
+        [({"mode": "gt"}, Path(folder), Path(verdict_file), ratings_file)], ground_truth_files=ground_truth_files,
+        tag_table=tag_table, clip=clip, networks=networks, cat=cat, device=device, batch_size=batch_size,
+    )  # fmt: skip
+    _write_rows(out_metrics, metric_rows, GT_METRIC_COLUMNS)
+    _write_rows(out_cat, cat_rows, GT_CAT_COLUMNS)
 
 
 def judge_ground_truth(*, ground_truth_files: list[str | Path], tag_table: str | Path, clip: Mapping, cat: Mapping,
@@ -301,9 +358,6 @@ def judge_ground_truth(*, ground_truth_files: list[str | Path], tag_table: str |
     judgement = judge_image_files(truth, table, model, preprocess, tokenizer, templates=cat["templates"],
                                   top_k=cat["top_k"], batch_size=batch_size)  # fmt: skip
     write_verdicts(judgement, out_verdicts)
-    with atomic_path(out_scores) as tmp:
-        pd.DataFrame([_cat_row("clip", judgement)]).to_csv(
-            tmp, index=False, float_format="%.6g"
-        )
+    _write_rows(out_scores, [_cat_row("clip", judgement)], CEILING_COLUMNS)
     logger.info("CLIP judge on the ground-truth images: %d/%d (chance %.1f)", judgement.score, judgement.matches.size,
                 judgement.chance_score)  # fmt: skip

@@ -1,7 +1,8 @@
 """The study's image tables: CAT score (Table 3), FID (Table 4), SSIM (Table 5).
 
 Also the MindEye/ATM reconstruction-metric suite (PAPER.md 2.1). The inputs are the
-per-run CSVs of the image metrics and of the CAT score, and the CAT ceiling (the CLIP
+per-run CSVs of the image metrics and of the CAT score, those of the gt images (scored
+once, their rows repeated for every run and condition) and the CAT ceiling (the CLIP
 judge on the ground-truth test images). Every table reports one value per subject (the
 mean over seeds), then the mean and the 95 % Student-t half-width over subjects
 (:func:`necomimi.stats.mean_ci`), as the retrieval tables of
@@ -11,13 +12,14 @@ mean over seeds), then the mean and the 95 % Student-t half-width over subjects
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from necomimi.evaluation.html_tables import write_html_table
 from necomimi.stats import mean_ci
 from necomimi.utils.atomic import atomic_path
 
@@ -26,6 +28,11 @@ RUN_KEY = ("protocol", "encoder", "subject", "seed", "condition", "mode")
 METRIC_COLUMNS = (*RUN_KEY, "metric", "space", "value", "n_images", "computed", "note")
 CAT_COLUMNS = (*RUN_KEY, "judge", "score", "n_points", "chance")
 CEILING_COLUMNS = ("judge", "score", "n_points", "chance")
+#: Columns that identify one run and condition: the gt images' rows are repeated for each.
+RUN_CONDITION = RUN_KEY[:-1]
+#: Columns of the gt images' scores, made once for every run and condition.
+GT_METRIC_COLUMNS = METRIC_COLUMNS[len(RUN_CONDITION) :]
+GT_CAT_COLUMNS = CAT_COLUMNS[len(RUN_CONDITION) :]
 #: One row of ``cat_scores.csv`` per group (the subjects become columns).
 CAT_GROUP = ("protocol", "encoder", "condition", "mode", "judge")
 #: One section of Table 3 per group.
@@ -136,8 +143,8 @@ def row_label(encoder: str, mode: str) -> str:
 def merge_shared_gt(frame: pd.DataFrame, values: Sequence[str]) -> pd.DataFrame:
     """Keep the ``gt`` rows once where every encoder's are identical.
 
-    ``gt`` images are rendered from the test images' own CLIP embeddings with the same
-    seeds for every encoder, so their scores repeat across encoders; the paper prints
+    ``gt`` images are rendered once from the test images' own CLIP embeddings, so their
+    scores repeat across encoders; the paper prints
     them as one "Pure Test Image" row. Where each subject, seed, condition and
     metric (or judge) has the same ``values`` for every encoder, the ``gt`` rows are
     kept once with encoder :data:`SHARED_GT`; otherwise the frame is returned as is.
@@ -257,13 +264,45 @@ def _check_unique(frame: pd.DataFrame, key: Sequence[str], what: str) -> None:
     raise ValueError(f"duplicate {what} rows for {described} (in {files})")
 
 
-def read_metric_files(files: Sequence[str | Path]) -> pd.DataFrame:
+def gt_keys(runs: Iterable[Mapping], conditions: Iterable[str]) -> list[dict]:
+    """Every (protocol, encoder, subject, seed, condition) the gt images' rows stand for."""
+    return [{**{key: run[key] for key in RUN_CONDITION[:-1]}, "condition": c} for run in runs for c in conditions]
+
+
+def repeat_shared_gt(shared: pd.DataFrame, keys: Sequence[Mapping]) -> pd.DataFrame:
+    """The gt images' rows (scored once) repeated for every run and condition of ``keys``.
+
+    The gt images are the same for every run and condition, so each gets the same
+    values: the tables then show gt wherever a run's modes are shown.
+    """
+    if not keys:
+        raise ValueError(f"{shared['_source'].iloc[0]}: gt scores given, but no run or condition to show them for")
+    frame = pd.DataFrame(list(keys)).astype({"subject": str})
+    return frame.merge(shared, how="cross")
+
+
+def _score_rows(files: Sequence[str | Path], columns: Sequence[str], what: str, gt_file: str | Path | None,
+                keys: Sequence[Mapping]) -> pd.DataFrame:  # fmt: skip
+    """Per-run rows of ``files`` and, if given, the gt file's rows repeated for ``keys``."""
+    frames = [_read_csvs(files, columns, what)] if files or gt_file is None else []
+    if gt_file is not None:
+        shared = _read_csvs([gt_file], columns[len(RUN_CONDITION) :], f"gt {what}")
+        frames.append(repeat_shared_gt(shared, keys))
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_metric_files(files: Sequence[str | Path], gt_file: str | Path | None = None,
+                      keys: Sequence[Mapping] = ()) -> pd.DataFrame:  # fmt: skip
     """Concatenate per-run image-metric CSVs, checked, sorted, tidy.
 
     Parameters
     ----------
     files : list of path
         CSVs with the columns of :data:`METRIC_COLUMNS`.
+    gt_file : path, optional
+        The gt images' metrics (:data:`GT_METRIC_COLUMNS`), scored once.
+    keys : list of mapping
+        The runs and conditions the gt rows are repeated for (:func:`gt_keys`).
 
     Returns
     -------
@@ -277,7 +316,7 @@ def read_metric_files(files: Sequence[str | Path]) -> pd.DataFrame:
         For no files, a file without the required columns, or two rows of one run,
         mode and metric.
     """
-    metrics = _read_csvs(files, METRIC_COLUMNS, "image metric")
+    metrics = _score_rows(files, METRIC_COLUMNS, "image metric", gt_file, keys)
     _check_unique(metrics, (*RUN_KEY, "metric"), "image metric")
     metrics["value"] = pd.to_numeric(metrics["value"], errors="coerce")
     metrics.loc[~metrics["computed"], "value"] = np.nan
@@ -285,9 +324,13 @@ def read_metric_files(files: Sequence[str | Path]) -> pd.DataFrame:
     return metrics.reset_index(drop=True)
 
 
-def read_cat_files(files: Sequence[str | Path]) -> pd.DataFrame:
-    """Concatenate per-run CAT-score CSVs (columns :data:`CAT_COLUMNS`), checked."""
-    cat = _read_csvs(files, CAT_COLUMNS, "CAT score")
+def read_cat_files(files: Sequence[str | Path], gt_file: str | Path | None = None,
+                   keys: Sequence[Mapping] = ()) -> pd.DataFrame:  # fmt: skip
+    """Concatenate per-run CAT-score CSVs (columns :data:`CAT_COLUMNS`), checked.
+
+    ``gt_file`` and ``keys`` as for :func:`read_metric_files` (:data:`GT_CAT_COLUMNS`).
+    """
+    cat = _score_rows(files, CAT_COLUMNS, "CAT score", gt_file, keys)
     _check_unique(cat, (*RUN_KEY, "judge"), "CAT score")
     return cat.sort_values([*RUN_KEY, "judge"], kind="stable").reset_index(drop=True)
 
@@ -714,6 +757,11 @@ def tabulate_images(
     table4: str | Path,
     table5: str | Path,
     table_suite: str | Path,
+    gt_metric_file: str | Path | None = None,
+    gt_cat_file: str | Path | None = None,
+    runs: Sequence[Mapping] = (),
+    conditions: Sequence[str] = (),
+    html: bool = False,
 ) -> None:
     """Gather the per-run image metrics and CAT scores into the study's tables.
 
@@ -736,6 +784,18 @@ def tabulate_images(
     table_suite : path
         Markdown: the MindEye/ATM metric suite; metrics not computed shown as n/c
         with their reasons.
+    gt_metric_file, gt_cat_file : path, optional
+        The gt images' scores, made once
+        (:func:`necomimi.evaluation.image_scores.score_gt_images`); their rows are
+        repeated for every run and condition, so every output shows gt as a mode of
+        each encoder, the same values for all.
+    runs : list of mapping
+        Protocol, encoder, subject and seed of every run (with gt files only).
+    conditions : list of str
+        The study's conditions (with gt files only).
+    html : bool
+        Also write each table's HTML twin, ``<name>.html`` beside ``<name>.md``
+        (:func:`necomimi.evaluation.html_tables.write_html_table`), for the report.
 
     Raises
     ------
@@ -743,15 +803,18 @@ def tabulate_images(
         For an empty list of files, a file without the required columns or two rows
         with the same key.
     """
-    metrics = read_metric_files(metric_files)
-    cat = read_cat_files(cat_files)
+    keys = gt_keys(runs, conditions)
+    metrics = read_metric_files(metric_files, gt_metric_file, keys)
+    cat = read_cat_files(cat_files, gt_cat_file, keys)
     ceiling = read_ceiling(ceiling_file)
     summary = summarise_cat(cat, ceiling)
     _write_csv(out_metrics_csv, metrics.drop(columns="_source"))
     _write_csv(out_cat_csv, summary)
     shown = merge_shared_gt(metrics, ["value", "computed"])
     shown_summary = summarise_cat(merge_shared_gt(cat, ["score", "chance"]), ceiling)
-    _write_text(table3, cat_markdown(shown_summary, ceiling))
-    _write_text(table4, fid_markdown(shown))
-    _write_text(table5, ssim_markdown(shown))
-    _write_text(table_suite, suite_markdown(shown))
+    tables = {table3: cat_markdown(shown_summary, ceiling), table4: fid_markdown(shown),
+              table5: ssim_markdown(shown), table_suite: suite_markdown(shown)}  # fmt: skip
+    for path, text in tables.items():
+        _write_text(path, text)
+        if html:
+            write_html_table(path, Path(path).with_suffix(".html"))

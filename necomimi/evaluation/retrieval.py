@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -80,3 +81,28 @@ def evaluate_retrieval(
         logger.info("%s k=%d top-%d: %.4f (Monte Carlo %.4f +- %.4f)", condition, k, top, exact, estimate, error)
     with atomic_path(out_file) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6f")
+
+
+def evaluate_run_retrieval(
+    *,
+    conditions: Sequence[str],
+    features_files: Sequence[str | Path],
+    out_files: Sequence[str | Path],
+    **options,
+) -> None:
+    """Write the retrieval of one run in every condition (:func:`evaluate_retrieval`).
+
+    Parameters
+    ----------
+    conditions : sequence of str
+        The run's conditions, in order.
+    features_files : sequence of path
+        Per condition, its ``eeg_test.pt``.
+    out_files : sequence of path
+        Per condition, the CSV to write.
+    **options
+        The other keyword arguments of :func:`evaluate_retrieval` (``model_file``,
+        ``targets_file``, ``labels``, ``monte_carlo_draws``, ``seed``).
+    """
+    for condition, features, out_file in zip(conditions, features_files, out_files, strict=True):
+        evaluate_retrieval(features_file=features, out_file=out_file, condition=condition, **options)

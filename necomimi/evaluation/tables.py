@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from necomimi.evaluation.html_tables import write_html_table  # noqa: E402
 from necomimi.stats import mean_ci  # noqa: E402
 
 from necomimi.utils.atomic import atomic_path  # noqa: E402
@@ -54,6 +55,7 @@ def tabulate_retrieval(
     table1: str | Path,
     table2: str | Path,
     figure: str | Path,
+    html: bool = False,
 ) -> None:
     """Gather per-run retrieval CSVs into the study's tables and figure.
 
@@ -72,6 +74,9 @@ def tabulate_retrieval(
         Encoder, protocol, subject and seed of each history file, in the same order.
     out_csv, table1, table2, figure : path
         Outputs.
+    html : bool
+        Also write each table's HTML twin, ``<name>.html`` beside ``<name>.md``
+        (:func:`necomimi.evaluation.html_tables.write_html_table`), for the report.
     """
     results = pd.concat([pd.read_csv(f, dtype={"subject": str}) for f in retrieval_files], ignore_index=True)
     results = results.sort_values([*RUN_COLUMNS, "k", "top"]).reset_index(drop=True)
@@ -91,6 +96,8 @@ def tabulate_retrieval(
     ):
         with atomic_path(path) as tmp:
             tmp.write_text(_markdown(results, title, settings), encoding="utf-8")
+        if html:
+            write_html_table(path, Path(path).with_suffix(".html"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for path, labels in zip(history_files, history_labels, strict=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,7 @@ import torch
 
 from necomimi.data.things_eeg2 import CHANNEL_NAMES
 from necomimi.evaluation.perturbation import perturb_channels, resolve_channels
+from necomimi.preprocessing.outputs import read_channel_names
 from necomimi.training.loop import embed, load_encoder
 from necomimi.utils.atomic import atomic_path
 from necomimi.utils.device import resolve_device
@@ -131,6 +132,35 @@ def extract_features(
             torch.save(features.contiguous(), tmp)
         logger.info("%s: %s features %s%s", out_dir, split, tuple(features.shape),
                     f", channels {', '.join(channels)} replaced by noise" if channels else "")  # fmt: skip
+
+
+def extract_run_features(
+    *,
+    conditions: Mapping[str, str | Sequence[str]],
+    out_test_files: Sequence[str | Path],
+    info_file: str | Path,
+    **options,
+) -> None:
+    """Write the EEG features of one run in every condition (:func:`extract_features`).
+
+    Parameters
+    ----------
+    conditions : mapping
+        Condition -> its channels replaced by noise (``channels`` of
+        :func:`extract_features`), in order.
+    out_test_files : sequence of path
+        Per condition, its ``eeg_test.pt``; ``eeg_train.pt`` is written beside it.
+    info_file : path
+        The evaluated subject's preprocessed ``info.json`` (the arrays' channel names).
+    **options
+        The other keyword arguments of :func:`extract_features` (``model_file``,
+        ``train_files``, ``test_file``, ``seed``, ``batch_size``, ``device``).
+    """
+    ch_names = read_channel_names(info_file)
+    for (condition, channels), out_file in zip(conditions.items(), out_test_files, strict=True):
+        if Path(out_file).name != TEST_FILE:
+            raise ValueError(f"{out_file}: condition {condition}'s test features must be named {TEST_FILE}")
+        extract_features(out_dir=Path(out_file).parent, channels=channels, ch_names=ch_names, **options)
 
 
 def load_features(path: str | Path) -> torch.Tensor:

@@ -1,11 +1,13 @@
-"""Step 2c of the generation: the images of one run in three modes (SPEC.md 6.4).
+"""Step 2c of the generation: the images in three modes (SPEC.md 6.4).
 
 For every test image, in test order, one image per mode:
 
-- ``gt``: the image's own CLIP embedding (the upper bound, "Pure Test Image");
+- ``gt``: the image's own CLIP embedding (the upper bound, "Pure Test Image"); it
+  depends on no run or condition, so :func:`generate_gt_images` renders it once;
 - ``one_stage``: the EEG feature fed directly to the IP-Adapter ("One-Stage");
 - ``two_stage``: the diffusion prior's sample conditioned on the EEG feature
-  (NECOMIMI's "Two-Stage").
+  (NECOMIMI's "Two-Stage"); :func:`generate_images` renders these two per run and
+  condition.
 
 Each mode gets a folder with ``NNN_<concept>.png`` (``NNN`` the 0-based test index),
 ``embeddings.pt`` (the exact embeddings rendered) and ``images.json`` (the sidecar:
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -37,6 +39,8 @@ from necomimi.utils.provenance import package_versions
 logger = logging.getLogger(__name__)
 
 MODES = ("gt", "one_stage", "two_stage")
+#: The modes rendered per run (from its EEG); ``gt`` is rendered once for all runs.
+RUN_MODES = ("one_stage", "two_stage")
 SIDECAR, EMBEDDINGS = "images.json", "embeddings.pt"
 _DESCRIPTIONS = {
     "gt": "the test image's own CLIP embedding (upper bound; the paper's 'Pure Test Image')",
@@ -95,35 +99,111 @@ def _versions() -> dict:
     return package_versions(("torch", "diffusers", "transformers")) | {"necomimi": necomimi.__version__}
 
 
+def _load_renderer(decoder: Mapping, device: str) -> Decoder:
+    return load_decoder(decoder["sdxl_turbo"], decoder["ip_adapter"], device=resolve_device(device),
+                        variant=decoder["variant"], ip_adapter_scale=decoder["ip_adapter_scale"])  # fmt: skip
+
+
+def _write_mode(out_dir: str | Path, mode: str, embeddings: torch.Tensor, *, renderer: Decoder, targets,
+                seed: int, decoder: Mapping, run: Mapping | None, inputs: dict, hashes: dict,
+                prior_sampling: Mapping | None = None) -> None:  # fmt: skip
+    """Render one mode's images of every test image and write its folder with the sidecar."""
+    n = len(targets.folder)
+    names = [image_file_name(i, folder, n) for i, folder in enumerate(targets.folder)]
+    decoder_seeds = [image_seed(seed, i, "decoder") for i in range(n)]
+    images = render_batches(renderer, embeddings, decoder_seeds, decoder["batch_size"], decoder)
+    sidecar = {
+        "mode": mode,
+        "description": _DESCRIPTIONS[mode],
+        "run": None if run is None else dict(run),
+        "seed": seed,
+        "device": str(renderer.device),
+        "dtype": str(renderer.dtype).removeprefix("torch."),
+        "batch_size": decoder["batch_size"],
+        "decoder": {**dict(decoder), "sdxl_turbo": str(decoder["sdxl_turbo"]),
+                    "ip_adapter": str(decoder["ip_adapter"]), "prompt": ""},  # fmt: skip
+        "prior_sampling": None if prior_sampling is None else dict(prior_sampling),
+        "inputs": inputs,
+        "sha256": hashes,
+        "versions": _versions(),
+        "images": [
+            {"index": i, "concept": targets.folder[i], "file": names[i], "seed": decoder_seeds[i]}
+            | ({"prior_seed": image_seed(seed, i, "prior")} if mode == "two_stage" else {})
+            for i in range(n)
+        ],
+    }
+    _write_mode_folder(Path(out_dir), images, embeddings.float(), sidecar, names)
+    logger.info("%s: %d %s images", out_dir, n, mode)
+
+
+def generate_gt_images(*, targets_file: str | Path, weights_record: str | Path, out_dir: str | Path, seed: int,
+                       decoder: Mapping, device: str = "cpu") -> None:  # fmt: skip
+    """Render every test image's own CLIP embedding once: the ``gt`` mode, shared by all runs.
+
+    ``gt`` images depend on neither the encoder, the subject, the run's seed nor the
+    condition: only on the CLIP targets, the decoder and ``seed``. The workflow renders
+    them once (``results/images/gt``); the sidecar's ``run`` is None.
+
+    Parameters
+    ----------
+    targets_file : path
+        CLIP targets; the test images' embeddings are rendered.
+    weights_record : path
+        JSON of the decoder weights' SHA-256 (:func:`record_decoder_weights`).
+    out_dir : path
+        The mode folder to write (``NNN_<concept>.png``, ``embeddings.pt``, ``images.json``).
+    seed : int
+        Seed of the per-image generators, the same as the runs' images.
+    decoder : mapping
+        As for :func:`generate_images`.
+    device : str
+        ``auto``, ``cpu`` or ``cuda[:N]``.
+    """
+    targets = read_targets(targets_file, "test")
+    inputs = {"targets": str(targets_file)}
+    hashes = {**json.loads(Path(weights_record).read_text()), "targets": file_sha256(targets_file)}
+    _write_mode(out_dir, "gt", torch.from_numpy(targets.image), renderer=_load_renderer(decoder, device),
+                targets=targets, seed=seed, decoder=decoder, run=None, inputs=inputs, hashes=hashes)  # fmt: skip
+
+
 def generate_images(
     *,
     targets_file: str | Path,
     weights_record: str | Path,
-    conditions: Mapping[str, Mapping],
+    conditions: Sequence[str],
+    modes: Sequence[str],
+    features_files: Sequence[str | Path],
+    prior_files: Sequence[str | Path] | None,
+    out_dirs: Sequence[str | Path],
     run: Mapping,
     seed: int,
     decoder: Mapping,
     prior_sampling: Mapping,
     device: str = "cpu",
 ) -> None:
-    """Render every test image of one (encoder, subject, seed) in each condition and mode.
+    """Render every test image of one (encoder, subject, seed) in each condition and EEG mode.
 
-    The decoder is loaded once for all conditions. ``gt`` images depend on neither the
-    condition nor the EEG, so they are rendered once and written into every condition's
-    ``gt`` folder.
+    The decoder is loaded once for all conditions. The ``gt`` mode depends on no run:
+    :func:`generate_gt_images` renders it once.
 
     Parameters
     ----------
     targets_file : path
-        CLIP targets; the test images' embeddings are the ``gt`` mode's input.
+        CLIP targets (the test images, their order and the prior's agreement check).
     weights_record : path
         JSON of the decoder weights' SHA-256 (:func:`record_decoder_weights`),
         copied into every sidecar.
-    conditions : mapping
-        Condition name -> mapping with ``features`` (the condition's ``eeg_test.pt``,
-        one row per test image), ``prior`` (its ``prior.pt``, needed for
-        ``two_stage`` only, else None) and ``out_dirs`` (mode -> folder to write:
-        ``gt``, ``one_stage``, ``two_stage``, any subset).
+    conditions : sequence of str
+        The run's conditions, in order.
+    modes : sequence of str
+        ``one_stage`` and/or ``two_stage``.
+    features_files : sequence of path
+        Per condition, its ``eeg_test.pt`` (one row per test image).
+    prior_files : sequence of path or None
+        Per condition, its ``prior.pt``; needed for ``two_stage`` only.
+    out_dirs : sequence of path
+        The folders to write, condition-major, then mode (``len(conditions) *
+        len(modes)``).
     run : mapping
         What identifies the run (protocol, encoder, subject, seed), recorded with the
         condition in the sidecars.
@@ -138,65 +218,38 @@ def generate_images(
     device : str
         ``auto``, ``cpu`` or ``cuda[:N]``.
     """
-    for condition, paths in conditions.items():
-        unknown = sorted(set(paths["out_dirs"]) - set(MODES))
-        if unknown:
-            raise ValueError(f"condition {condition}: unknown generation mode(s) {unknown}; modes are {', '.join(MODES)}")
-        if "two_stage" in paths["out_dirs"] and paths.get("prior") is None:
-            raise ValueError(f"condition {condition}: mode two_stage needs a prior file")
-    device = resolve_device(device)
+    unknown = sorted(set(modes) - set(RUN_MODES))
+    if unknown:
+        raise ValueError(f"unknown generation mode(s) {unknown} of a run; a run's modes are {', '.join(RUN_MODES)} "
+                         "(gt images are rendered once, by generate_gt_images)")  # fmt: skip
+    if "two_stage" in modes and prior_files is None:
+        raise ValueError("mode two_stage needs a prior file per condition")
+    if len(out_dirs) != len(conditions) * len(modes):
+        raise ValueError(f"{len(out_dirs)} output folders for {len(conditions)} conditions x {len(modes)} modes")
+    priors = [None] * len(conditions) if prior_files is None else list(prior_files)
     targets = read_targets(targets_file, "test")
     n = len(targets.image)
-    renderer = load_decoder(decoder["sdxl_turbo"], decoder["ip_adapter"], device=device,
-                            variant=decoder["variant"], ip_adapter_scale=decoder["ip_adapter_scale"])  # fmt: skip
-    batch_size = decoder["batch_size"]
-    names = [image_file_name(i, folder, n) for i, folder in enumerate(targets.folder)]
-    decoder_seeds = [image_seed(seed, i, "decoder") for i in range(n)]
-    prior_seeds = [image_seed(seed, i, "prior") for i in range(n)]
+    renderer = _load_renderer(decoder, device)
     weight_hashes = json.loads(Path(weights_record).read_text())
-    gt_images = None
-    for condition, paths in conditions.items():
-        features = load_features(paths["features"])
+    folders = iter(out_dirs)
+    for condition, features_file, prior_file in zip(conditions, features_files, priors, strict=True):
+        features = load_features(features_file)
         if len(features) != n:
-            raise ValueError(f"{paths['features']}: {len(features)} test features for {n} test images in {targets_file}")
-        inputs = {"targets": str(targets_file), "features": str(paths["features"])}
-        embeddings = {"gt": torch.from_numpy(targets.image), "one_stage": features}
-        if "two_stage" in paths["out_dirs"]:
-            prior, scheduler = load_prior(paths["prior"])
-            prior.to(device)
+            raise ValueError(f"{features_file}: {len(features)} test features for {n} test images in {targets_file}")
+        inputs = {"targets": str(targets_file), "features": str(features_file)}
+        embeddings = {"one_stage": features}
+        if "two_stage" in modes:
+            prior, scheduler = load_prior(prior_file)
+            prior.to(renderer.device)
+            prior_seeds = [image_seed(seed, i, "prior") for i in range(n)]
             embeddings["two_stage"] = sample_prior(prior, scheduler, features, generators(prior_seeds), **prior_sampling)
-            inputs["prior"] = str(paths["prior"])
-            _log_agreement(embeddings["two_stage"], embeddings["gt"])
+            inputs["prior"] = str(prior_file)
+            _log_agreement(embeddings["two_stage"], torch.from_numpy(targets.image))
         hashes = {**weight_hashes, **{key: file_sha256(path) for key, path in inputs.items()}}
-        for mode, out_dir in paths["out_dirs"].items():
-            if mode == "gt" and gt_images is not None:
-                images = gt_images
-            else:
-                images = render_batches(renderer, embeddings[mode], decoder_seeds, batch_size, decoder)
-            if mode == "gt":
-                gt_images = images
-            sidecar = {
-                "mode": mode,
-                "description": _DESCRIPTIONS[mode],
-                "run": {**run, "condition": condition},
-                "seed": seed,
-                "device": str(device),
-                "dtype": str(renderer.dtype).removeprefix("torch."),
-                "batch_size": batch_size,
-                "decoder": {**dict(decoder), "sdxl_turbo": str(decoder["sdxl_turbo"]),
-                            "ip_adapter": str(decoder["ip_adapter"]), "prompt": ""},  # fmt: skip
-                "prior_sampling": dict(prior_sampling) if mode == "two_stage" else None,
-                "inputs": inputs,
-                "sha256": hashes,
-                "versions": _versions(),
-                "images": [
-                    {"index": i, "concept": targets.folder[i], "file": names[i], "seed": decoder_seeds[i]}
-                    | ({"prior_seed": prior_seeds[i]} if mode == "two_stage" else {})
-                    for i in range(n)
-                ],
-            }
-            _write_mode_folder(Path(out_dir), images, embeddings[mode].float(), sidecar, names)
-            logger.info("%s: %d %s images", out_dir, n, mode)
+        for mode in modes:
+            _write_mode(next(folders), mode, embeddings[mode], renderer=renderer, targets=targets, seed=seed,
+                        decoder=decoder, run={**run, "condition": condition}, inputs=inputs, hashes=hashes,
+                        prior_sampling=prior_sampling if mode == "two_stage" else None)  # fmt: skip
 
 
 def regenerate_image(folder: str | Path, index: int, out_file: str | Path | None = None) -> tuple[Path, bool]:
@@ -210,7 +263,7 @@ def regenerate_image(folder: str | Path, index: int, out_file: str | Path | None
     Parameters
     ----------
     folder : path
-        A mode folder written by :func:`generate_images`.
+        A mode folder written by :func:`generate_images` or :func:`generate_gt_images`.
     index : int
         0-based test index (the ``NNN`` of the file name).
     out_file : path, optional
@@ -241,8 +294,7 @@ def regenerate_image(folder: str | Path, index: int, out_file: str | Path | None
                 "relative to the workflow's working directory: run the command there"
             )
     embeddings = load_features(folder / EMBEDDINGS)
-    decoder = load_decoder(settings["sdxl_turbo"], settings["ip_adapter"], device=resolve_device(sidecar["device"]),
-                           variant=settings["variant"], ip_adapter_scale=settings["ip_adapter_scale"])  # fmt: skip
+    decoder = _load_renderer(settings, sidecar["device"])
     start = index - index % batch_size
     batch = range(start, min(start + batch_size, len(entries)))
     images = decoder.render(embeddings[batch.start : batch.stop], [entries[i]["seed"] for i in batch],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -145,6 +146,29 @@ def train_prior(
         writer = csv.DictWriter(stream, fieldnames=_HISTORY_FIELDS)
         writer.writeheader()
         writer.writerows(history)
+
+
+def train_run_priors(
+    *,
+    features_files: Sequence[str | Path],
+    out_files: Sequence[str | Path],
+    history_files: Sequence[str | Path],
+    **options,
+) -> None:
+    """Train the diffusion prior of every condition of one run (:func:`train_prior`).
+
+    Parameters
+    ----------
+    features_files : sequence of path
+        Per condition, its ``eeg_train.pt``.
+    out_files, history_files : sequence of path
+        Per condition, its ``prior.pt`` and ``history.csv``.
+    **options
+        The other keyword arguments of :func:`train_prior` (``targets_file``, the
+        sizes, the optimisation settings, ``seed``, ``device``).
+    """
+    for features, out_file, history in zip(features_files, out_files, history_files, strict=True):
+        train_prior(features_file=features, out_file=out_file, history_file=history, **options)
 
 
 def load_prior(path: str | Path) -> tuple[DiffusionPriorUNet, DDPMScheduler]:

@@ -20,7 +20,6 @@ size, ImageNet mean/std normalisation (pytorch-fid normalises inside its model).
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from necomimi.utils.hashing import file_sha256
+from necomimi.utils.hashing import SHA256_CACHE_DIR, cached_file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +75,8 @@ class NetworkSpec:
     ignored : tuple of str
         Key prefixes of the file that are not part of the architecture, ignored.
     assemble : callable or None
-        ``assemble(weights_file)`` builds the loaded model itself, for code that
-        loads its own weights (pytorch-fid); None: ``build()`` + ``load_state_dict``.
+        ``assemble(model)`` wraps the model ``build()`` made and the weights filled
+        into the network used (pytorch-fid's ``InceptionV3``); None: the model itself.
     """
 
     build: Callable[[], nn.Module]
@@ -92,7 +91,7 @@ class NetworkSpec:
     strip_prefix: str = ""
     may_be_missing: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
-    assemble: Callable[[Path], nn.Module] | None = field(default=None, repr=False)
+    assemble: Callable[[nn.Module], nn.Module] | None = field(default=None, repr=False)
 
 
 def _fid_inception_architecture() -> nn.Module:
@@ -112,33 +111,28 @@ def _fid_inception_architecture() -> nn.Module:
     return model
 
 
-def _assemble_fid_inception(weights_file: Path) -> nn.Module:
-    """pytorch-fid's ``InceptionV3`` (pool3 block), its weights read from a local file.
+def _assemble_fid_inception(model: nn.Module) -> nn.Module:
+    """pytorch-fid's ``InceptionV3`` (pool3 block) around ``model``, already loaded.
 
-    pytorch-fid takes no path: its constructor calls ``load_state_dict_from_url``,
-    which reads ``torch.hub.get_dir()/checkpoints/<file name of the URL>`` when that
-    exists. The hub directory is pointed, for the construction only, at a temporary
-    folder where that name links to ``weights_file``.
+    pytorch-fid takes no path: its constructor builds its Inception through
+    ``fid_inception_v3()``, which downloads the weights. For the construction only,
+    that function is replaced by one returning ``model``, the architecture built and
+    filled from the local file here, so the network is built once and nothing is
+    downloaded.
     """
     from pytorch_fid import inception as fid
 
-    cache_name = Path(fid.FID_WEIGHTS_URL).name
-    previous = torch.hub._hub_dir  # None means "derive from $TORCH_HOME": keep it so
-    with tempfile.TemporaryDirectory(prefix="necomimi-hub-") as hub:
-        checkpoints = Path(hub, "checkpoints")
-        checkpoints.mkdir()
-        (checkpoints / cache_name).symlink_to(weights_file.resolve())
-        try:
-            torch.hub.set_dir(hub)
-            model = fid.InceptionV3(
-                output_blocks=[3],  # BLOCK_INDEX_BY_DIM[2048]: the final pool
-                resize_input=True,
-                normalize_input=True,
-                use_fid_inception=True,
-            )
-        finally:
-            torch.hub._hub_dir = previous
-    return model
+    build = fid.fid_inception_v3
+    fid.fid_inception_v3 = lambda: model
+    try:
+        return fid.InceptionV3(
+            output_blocks=[3],  # BLOCK_INDEX_BY_DIM[2048]: the final pool
+            resize_input=True,
+            normalize_input=True,
+            use_fid_inception=True,
+        )
+    finally:
+        fid.fid_inception_v3 = build
 
 
 def _alexnet() -> nn.Module:
@@ -316,13 +310,11 @@ def _load_model(path: Path, name: str, spec: NetworkSpec) -> nn.Module:
     state = _read_state_dict(path, name, spec)
     model = spec.build()
     _check_keys(path, name, spec, state, model.state_dict())
-    if spec.assemble is not None:
-        return spec.assemble(path)
     kept = {
         key: value for key, value in state.items() if not key.startswith(spec.ignored)
     }
     model.load_state_dict(kept, strict=False)  # checked: only allowed keys are missing
-    return model
+    return model if spec.assemble is None else spec.assemble(model)
 
 
 class FeatureNetwork:
@@ -453,7 +445,10 @@ class FeatureNetwork:
 
 
 def load_feature_network(
-    name: str, weights_file: str | Path, device: torch.device | str = "cpu"
+    name: str,
+    weights_file: str | Path,
+    device: torch.device | str = "cpu",
+    cache_dir: str | Path = SHA256_CACHE_DIR,
 ) -> FeatureNetwork:
     """Build a feature network from a local weights file; nothing is downloaded.
 
@@ -466,6 +461,9 @@ def load_feature_network(
         For ``swav`` also a plain torchvision-format resnet50 state dict.
     device : torch.device or str
         Where the network runs.
+    cache_dir : str or pathlib.Path
+        Where the file's SHA-256 is remembered between jobs
+        (:func:`~necomimi.utils.hashing.cached_file_sha256`).
 
     Returns
     -------
@@ -487,7 +485,7 @@ def load_feature_network(
             f"{path}: weights file of network {name!r} not found; download "
             f"{spec.weights_file} from {spec.weights_url} and give its path"
         )
-    sha256 = file_sha256(path)
+    sha256 = cached_file_sha256(path, cache_dir)
     if spec.published_sha256 and sha256[:8] not in spec.published_sha256:
         logger.warning(
             "%s: SHA-256 %s... is not that of the published %s (%s...); features of "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 import necomimi
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
-from necomimi.generation.features import extract_features, load_features
+from necomimi.generation.features import extract_features, extract_run_features, load_features
 from necomimi.models import create
 from necomimi.training.loop import embed
 
@@ -108,3 +110,20 @@ def test_several_training_subjects_are_interleaved_image_by_image(study, tmp_pat
     with pytest.raises(ValueError, match="different numbers of training images"):
         extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy", tmp_path / "short.npy"],
                          test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0, batch_size=4)  # fmt: skip
+
+
+def test_a_run_gets_features_in_every_condition_with_the_subject_channels(study, tmp_path):
+    (tmp_path / "info.json").write_text(json.dumps({"ch_names": list(CHANNEL_NAMES)}))
+    out_files = [tmp_path / "original" / "eeg_test.pt", tmp_path / "perturbed" / "eeg_test.pt"]
+    extract_run_features(conditions={"original": [], "perturbed": list(VISUAL_CORTEX_CHANNELS)}, out_test_files=out_files,
+                         info_file=tmp_path / "info.json", model_file=study / "model.pt",
+                         train_files=[study / "eeg_train.npy"], test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip
+    original = _extract(study, tmp_path / "single")
+    perturbed = _extract(study, tmp_path / "single_perturbed", VISUAL_CORTEX_CHANNELS, seed=3)
+    for folder, expected in zip(["original", "perturbed"], [original, perturbed], strict=True):
+        for name, tensor in zip(["eeg_train.pt", "eeg_test.pt"], expected, strict=True):
+            torch.testing.assert_close(torch.load(tmp_path / folder / name, weights_only=True), tensor)
+    with pytest.raises(ValueError, match=r"x.pt: condition original's test features must be named eeg_test.pt"):
+        extract_run_features(conditions={"original": []}, out_test_files=[tmp_path / "x.pt"], info_file=tmp_path / "info.json",
+                             model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
+                             test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip

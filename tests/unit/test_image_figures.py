@@ -15,6 +15,7 @@ from necomimi.evaluation.image_figures import (
     grid_figure_size,
     plot_cat_scores,
     plot_image_grid,
+    plot_run_grids,
 )
 
 CONCEPTS = ("00001_aircraft_carrier", "00002_antelope", "00003_backscratcher")
@@ -178,3 +179,23 @@ def test_cat_score_chart_one_panel_per_condition(tmp_path):
         plot_cat_scores(csv, tmp_path / "human.png", judge="human")
     with pytest.raises(ValueError, match=r"missing column\(s\) ci95"):
         plot_cat_scores(_cat_scores(["original"]).drop(columns="ci95"), one)
+
+
+def test_run_grids_show_the_shared_gt_images_once_under_the_ground_truth(tmp_path):
+    ground_truth = _ground_truth(tmp_path)
+    gt = _mode_folder(tmp_path / "gt", "gt")
+    runs = [{"protocol": "intra", "encoder": e, "subject": "01", "seed": 0} for e in ("nerv", "nice")]
+    run_folders = [
+        {c: {m: _mode_folder(tmp_path / e / c / m, m) for m in MODES[1:]} for c in ("original", "perturbed_visual")}
+        for e in ("nerv", "nice")
+    ]  # fmt: skip
+    grids = [tmp_path / "grids" / f"{e}.png" for e in ("nerv", "nice")]
+    plot_run_grids(runs=runs, run_folders=run_folders, out_files=grids, ground_truth_files=ground_truth,
+                   gt_folder=gt, concepts=3)  # fmt: skip
+    # ground truth, the gt images once, then 2 conditions x 2 modes; with a title
+    expected = [round(x * DPI) for x in grid_figure_size(1 + 1 + 4, 3, True)]
+    for grid in grids:
+        assert _pixels(grid) == pytest.approx(expected, abs=1)
+    plot_run_grids(runs=runs[:1], run_folders=run_folders[:1], out_files=grids[:1], ground_truth_files=ground_truth,
+                   concepts=3)  # fmt: skip
+    assert _pixels(grids[0]) == pytest.approx([round(x * DPI) for x in grid_figure_size(1 + 4, 3, True)], abs=1)

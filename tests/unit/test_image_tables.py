@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from necomimi.evaluation.image_tables import (
+    GT_METRIC_COLUMNS,
     METRIC_COLUMNS,
     metric_info,
     paper_row_order,
@@ -428,3 +429,33 @@ def test_gt_rows_shared_by_every_encoder_are_shown_once():
     # one encoder's gt differs: every encoder keeps its own row
     frame.loc[(frame["mode"] == "gt") & (frame["encoder"] == "nerv") & (frame["subject"] == "02"), "value"] = 0.31
     assert merge_shared_gt(frame, ["value", "computed"]).equals(frame)
+
+
+def test_gt_scored_once_is_shown_for_every_encoder_run_and_condition(tmp_path):
+    """The shared gt files' rows repeat for each run and condition; tables keep one gt row."""
+    metric_files, cat_files, ceiling = _write_inputs(tmp_path)
+    for path in [*metric_files, *cat_files]:
+        frame = pd.read_csv(path)
+        frame[frame["mode"] != "gt"].to_csv(path, index=False)  # the runs score no gt images
+    gt_rows = pd.DataFrame(_metric_rows("nerv", "01", 0)).query("condition == 'original' and mode == 'gt'")
+    gt_metrics, gt_cat = tmp_path / "gt_metrics.csv", tmp_path / "gt_cat.csv"
+    gt_rows[list(GT_METRIC_COLUMNS)].to_csv(gt_metrics, index=False)
+    pd.DataFrame([{"mode": "gt", "judge": "clip", "score": 61, "n_points": 100, "chance": 17.5}]).to_csv(gt_cat, index=False)
+    out = _outputs(tmp_path)
+    runs = [{"protocol": "intra", "encoder": e, "subject": s, "seed": n} for e in ENCODERS for s in SUBJECTS for n in SEEDS]
+    tabulate_images(metric_files=metric_files, cat_files=cat_files, ceiling_file=ceiling, gt_metric_file=gt_metrics,
+                    gt_cat_file=gt_cat, runs=runs, conditions=CONDITIONS, html=True, **out)  # fmt: skip
+    cat = pd.read_csv(out["out_cat_csv"], dtype={"subject": str})
+    gt = cat[cat["mode"] == "gt"]
+    assert sorted(zip(gt["encoder"], gt["condition"])) == sorted((e, c) for e in ENCODERS for c in CONDITIONS)
+    assert (gt[["sub-01", "sub-02", "mean"]] == 61).all().all() and (gt["ci95"] == 0).all()
+    metrics = pd.read_csv(out["out_metrics_csv"], dtype={"subject": str})
+    ssim = metrics[(metrics["mode"] == "gt") & (metrics["metric"] == "ssim")]
+    assert len(ssim) == len(runs) * len(CONDITIONS) and ssim["value"].nunique() == 1
+    table3 = out["table3"].read_text()
+    assert table3.count("| Pure Test Image (gt embedding) | 61 | 61 |") == len(CONDITIONS)
+    for name in ("table3", "table4", "table5", "table_suite"):
+        assert "<table" in out[name].with_suffix(".html").read_text()
+    with pytest.raises(ValueError, match=r"gt_metrics.csv: gt scores given, but no run or condition"):
+        tabulate_images(metric_files=metric_files, cat_files=cat_files, ceiling_file=ceiling,
+                        gt_metric_file=gt_metrics, gt_cat_file=gt_cat, **out)  # fmt: skip

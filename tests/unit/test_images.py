@@ -12,7 +12,16 @@ from PIL import Image
 import necomimi
 from necomimi.cli import main
 from necomimi.generation.decoder import record_decoder_weights
-from necomimi.generation.images import EMBEDDINGS, MODES, SIDECAR, generate_images, image_file_name, regenerate_image
+from necomimi.generation.images import (
+    EMBEDDINGS,
+    MODES,
+    RUN_MODES,
+    SIDECAR,
+    generate_gt_images,
+    generate_images,
+    image_file_name,
+    regenerate_image,
+)
 from necomimi.generation.seeds import image_seed
 from necomimi.models.prior import DiffusionPriorUNet
 from necomimi.utils.hashing import file_sha256
@@ -36,33 +45,65 @@ def inputs(tmp_path_factory, tiny_decoder):
     return root
 
 
-def _generate(inputs, tiny_decoder, out, modes=MODES, batch_size=1, conditions=("original",)):
+DECODER = {"variant": None, "ip_adapter_scale": 1.0, "num_inference_steps": 2, "guidance_scale": 0.0,
+           "height": SIZE, "width": SIZE}
+
+
+def _decoder(tiny_decoder, batch_size=1):
     sdxl, ip_adapter = tiny_decoder
+    return {"sdxl_turbo": str(sdxl), "ip_adapter": str(ip_adapter), **DECODER, "batch_size": batch_size}
+
+
+def _generate(inputs, tiny_decoder, out, modes=RUN_MODES, batch_size=1, conditions=("original",)):
     generate_images(
-        targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json",
-        conditions={condition: {"features": inputs / "eeg_test.pt", "prior": inputs / "prior.pt",
-                                "out_dirs": {mode: out / condition / mode for mode in modes}}
-                    for condition in conditions},
-        run=RUN, seed=42,
-        decoder={"sdxl_turbo": str(sdxl), "ip_adapter": str(ip_adapter), "variant": None, "ip_adapter_scale": 1.0,
-                 "num_inference_steps": 2, "guidance_scale": 0.0, "height": SIZE, "width": SIZE,
-                 "batch_size": batch_size},
+        targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json", conditions=conditions, modes=modes,
+        features_files=[inputs / "eeg_test.pt"] * len(conditions), prior_files=[inputs / "prior.pt"] * len(conditions),
+        out_dirs=[out / condition / mode for condition in conditions for mode in modes],
+        run=RUN, seed=42, decoder=_decoder(tiny_decoder, batch_size),
         prior_sampling={"num_inference_steps": 5, "guidance_scale": 5.0}, device="cpu",
     )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def generated(inputs, tiny_decoder, tmp_path_factory):
+    """One run's images, in two conditions, and the gt images beside (``gt``)."""
     out = tmp_path_factory.mktemp("generated")
     _generate(inputs, tiny_decoder, out, conditions=("original", "perturbed_visual"))
+    generate_gt_images(targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json",
+                       out_dir=out / "original" / "gt", seed=42, decoder=_decoder(tiny_decoder))  # fmt: skip
     return out / "original"
 
 
-def test_gt_images_are_rendered_once_and_written_into_every_condition(generated):
-    other = generated.parent / "perturbed_visual"
+def test_gt_images_are_rendered_once_for_no_run(generated, inputs):
+    sidecar = json.loads((generated / "gt" / SIDECAR).read_text())
+    assert sidecar["run"] is None and sidecar["mode"] == "gt" and sidecar["prior_sampling"] is None
+    assert sidecar["inputs"] == {"targets": str(inputs / "targets.h5")}
+    assert sidecar["sha256"]["targets"] == file_sha256(inputs / "targets.h5")
+    assert not (generated.parent / "perturbed_visual" / "gt").exists()
+
+
+def test_gt_images_are_those_a_run_would_render_from_the_same_embeddings(generated, inputs, tiny_decoder, tmp_path):
+    """The shared gt images equal a run's rendering of the test images' embeddings (same seeds)."""
+    torch.save(torch.load(generated / "gt" / EMBEDDINGS, weights_only=True), tmp_path / "eeg_test.pt")
+    generate_images(targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json", conditions=["x"],
+                    modes=["one_stage"], features_files=[tmp_path / "eeg_test.pt"], prior_files=None,
+                    out_dirs=[tmp_path / "x"], run=RUN, seed=42, decoder=_decoder(tiny_decoder),
+                    prior_sampling={})  # fmt: skip
     for path in (generated / "gt").glob("*.png"):
-        assert (other / "gt" / path.name).read_bytes() == path.read_bytes()
-    assert json.loads((other / "gt" / SIDECAR).read_text())["run"] == {**RUN, "condition": "perturbed_visual"}
+        assert (tmp_path / "x" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_decoder_weights_hashes_are_read_from_the_cache(tiny_decoder, tmp_path):
+    cache = tmp_path / "cache"
+    record_decoder_weights(*tiny_decoder, tmp_path / "first.json", cache_dir=cache)
+    first = json.loads((tmp_path / "first.json").read_text())
+    assert first["ip_adapter"] == file_sha256(tiny_decoder[1])
+    for entry in cache.glob("*.json"):
+        stamp = json.loads(entry.read_text())
+        entry.write_text(json.dumps({**stamp, "sha256": "remembered"}))
+    record_decoder_weights(*tiny_decoder, tmp_path / "again.json", cache_dir=cache)
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert set(again) == set(first) and set(again.values()) == {"remembered"}
 
 
 def test_each_mode_folder_holds_named_images_embeddings_and_a_sidecar(generated, inputs):
@@ -74,10 +115,11 @@ def test_each_mode_folder_holds_named_images_embeddings_and_a_sidecar(generated,
         embeddings = torch.load(folder / EMBEDDINGS, weights_only=True)
         assert embeddings.shape == (N_TEST, DIM)
         sidecar = json.loads((folder / SIDECAR).read_text())
-        assert sidecar["mode"] == mode and sidecar["run"] == {**RUN, "condition": "original"} and sidecar["seed"] == 42
+        assert sidecar["mode"] == mode and sidecar["seed"] == 42
+        assert sidecar["run"] == (None if mode == "gt" else {**RUN, "condition": "original"})
         assert sidecar["device"] == "cpu" and sidecar["dtype"] == "float32" and sidecar["batch_size"] == 1
         assert sidecar["sha256"]["ip_adapter"] == json.loads((inputs / "weights.json").read_text())["ip_adapter"]
-        assert sidecar["sha256"]["features"] == file_sha256(inputs / "eeg_test.pt")
+        assert mode == "gt" or sidecar["sha256"]["features"] == file_sha256(inputs / "eeg_test.pt")
         entry = sidecar["images"][1]
         assert entry["file"] == "001_concept_1.png" and entry["concept"] == "00002_concept_1"
         assert entry["seed"] == image_seed(42, 1, "decoder")
@@ -136,8 +178,8 @@ def test_bad_requests_are_refused_clearly(generated, inputs, tiny_decoder, tmp_p
     with pytest.raises(SystemExit):
         main(["regenerate", str(tmp_path), "0"])
     assert "images.json: missing" in capsys.readouterr().err
-    with pytest.raises(ValueError, match=r"unknown generation mode\(s\) \['three_stage'\]"):
-        _generate(inputs, tiny_decoder, tmp_path, modes=("three_stage",))
+    with pytest.raises(ValueError, match=r"unknown generation mode\(s\) \['gt'\] of a run.*generate_gt_images"):
+        _generate(inputs, tiny_decoder, tmp_path, modes=("gt",))
     moved = tmp_path / "moved"
     moved.mkdir()
     for path in (generated / "gt").iterdir():
@@ -150,15 +192,14 @@ def test_bad_requests_are_refused_clearly(generated, inputs, tiny_decoder, tmp_p
     torch.save(torch.zeros(N_TEST + 1, DIM), tmp_path / "eeg_test.pt")
     with pytest.raises(ValueError, match=r"eeg_test.pt: 4 test features for 3 test images"):
         generate_images(targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json",
-                        conditions={"original": {"features": tmp_path / "eeg_test.pt", "prior": None,
-                                                 "out_dirs": {"gt": tmp_path / "gt"}}},
-                        run=RUN, seed=0, decoder=dict(zip(("sdxl_turbo", "ip_adapter"), map(str, tiny_decoder)))
-                        | {"variant": None, "ip_adapter_scale": 1.0, "batch_size": 1}, prior_sampling={})  # fmt: skip
-    with pytest.raises(ValueError, match="condition original: mode two_stage needs a prior file"):
+                        conditions=["original"], modes=["one_stage"], features_files=[tmp_path / "eeg_test.pt"],
+                        prior_files=None, out_dirs=[tmp_path / "one_stage"], run=RUN, seed=0,
+                        decoder=_decoder(tiny_decoder), prior_sampling={})  # fmt: skip
+    with pytest.raises(ValueError, match="mode two_stage needs a prior file per condition"):
         generate_images(targets_file=inputs / "targets.h5", weights_record=inputs / "weights.json",
-                        conditions={"original": {"features": tmp_path / "eeg_test.pt", "prior": None,
-                                                 "out_dirs": {"two_stage": tmp_path / "x"}}},
-                        run=RUN, seed=0, decoder={}, prior_sampling={})  # fmt: skip
+                        conditions=["original"], modes=["two_stage"], features_files=[tmp_path / "eeg_test.pt"],
+                        prior_files=None, out_dirs=[tmp_path / "x"], run=RUN, seed=0, decoder={},
+                        prior_sampling={})  # fmt: skip
 
 
 def test_file_names_carry_the_test_index_and_concept():

@@ -188,10 +188,10 @@ def test_features_come_from_the_saved_weights(saved, caplog):
         assert _close(array, reference[layer], rtol=1e-4)
 
 
-def test_fid_inception_loads_offline_and_restores_the_hub_dir(
+def test_fid_inception_is_built_once_offline_and_pytorch_fid_restored(
     tmp_path, monkeypatch, caplog
 ):
-    """pytorch-fid reads the local file through a temporary hub dir, then restored."""
+    """pytorch-fid wraps the one network built and loaded here; nothing is downloaded."""
     torch.manual_seed(0)
     path = tmp_path / "fid.pth"
     torch.save(_fid_inception().state_dict(), path)
@@ -199,20 +199,45 @@ def test_fid_inception_loads_offline_and_restores_the_hub_dir(
     torch_home.mkdir()
     monkeypatch.setenv("TORCH_HOME", str(torch_home))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    built = []
+    architecture = pytorch_fid.inception._inception_v3
+
+    def counted(*args, **kwargs):
+        built.append(kwargs)
+        return architecture(*args, **kwargs)
+
+    monkeypatch.setattr(pytorch_fid.inception, "_inception_v3", counted)
+    original = pytorch_fid.inception.fid_inception_v3
     with caplog.at_level(logging.WARNING, logger="necomimi.metrics.networks"):
-        network = load_feature_network("fid_inception", path)
+        network = load_feature_network("fid_inception", path, cache_dir=tmp_path / "cache")
+    assert len(built) == 1  # one InceptionV3 per load, not one to check the keys and one to run
     assert isinstance(network.model, pytorch_fid.inception.InceptionV3)
     assert "6726825d" in caplog.text and file_sha256(path)[:8] in caplog.text
-    assert torch.hub._hub_dir is None  # restored, still derived from $TORCH_HOME
+    assert pytorch_fid.inception.fid_inception_v3 is original  # restored
     assert not any(torch_home.iterdir())  # nothing cached or downloaded there
+    # the features are those of the saved weights
+    loaded = network.model.blocks[0][0].conv.weight
+    torch.testing.assert_close(loaded, torch.load(path, weights_only=True)["Conv2d_1a_3x3.conv.weight"])
 
     def broken(*args, **kwargs):
         raise RuntimeError("construction failed")
 
     monkeypatch.setattr(pytorch_fid.inception, "InceptionV3", broken)
     with pytest.raises(RuntimeError, match="construction failed"):
-        load_feature_network("fid_inception", path)
-    assert torch.hub._hub_dir is None
+        load_feature_network("fid_inception", path, cache_dir=tmp_path / "cache")
+    assert pytorch_fid.inception.fid_inception_v3 is original
+
+
+def test_weights_hashes_are_read_from_the_cache(tmp_path):
+    """A remembered SHA-256 is used while the file is unchanged (no rehash)."""
+    torch.manual_seed(7)
+    saved = tmp_path / "alexnet.pth"
+    torch.save(models.alexnet().state_dict(), saved)
+    cache = tmp_path / "cache"
+    assert load_feature_network("alexnet", saved, cache_dir=cache).weights_sha256 == file_sha256(saved)
+    (entry,) = cache.glob("*.json")
+    entry.write_text(entry.read_text().replace(file_sha256(saved), "remembered"))
+    assert load_feature_network("alexnet", saved, cache_dir=cache).weights_sha256 == "remembered"
 
 
 def test_swav_accepts_a_plain_torchvision_resnet50(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import necomimi.models
-from necomimi.generation.prior import load_prior, sample_prior, train_prior, training_pairs
+from necomimi.generation.prior import load_prior, sample_prior, train_prior, train_run_priors, training_pairs
 from necomimi.generation.seeds import generators, image_seed
 from necomimi.models.prior import DiffusionPriorUNet
 from tests.conftest import unit_rows, write_targets
@@ -150,3 +150,15 @@ def test_image_seeds_are_stable_and_distinct():
     assert image_seed(5757, 3, "decoder") != image_seed(42, 3, "decoder")
     with pytest.raises(ValueError, match="stream must be one of"):
         image_seed(42, 0, "vae")
+
+
+def test_a_run_trains_one_prior_per_condition(pairs, tmp_path):
+    single = tmp_path / "single"
+    single.mkdir()
+    _train(pairs, single, epochs=2)
+    outs = [tmp_path / "a", tmp_path / "b"]
+    train_run_priors(features_files=[pairs / "eeg_train.pt"] * 2, out_files=[out / "prior.pt" for out in outs],
+                     history_files=[out / "history.csv" for out in outs], targets_file=pairs / "targets.h5", epochs=2,
+                     batch_size=32, lr=1e-3, warmup_steps=10, condition_drop=0.1, grad_clip=1.0, seed=0, **SMALL)  # fmt: skip
+    for out in outs:
+        assert (out / "history.csv").read_bytes() == (single / "history.csv").read_bytes()

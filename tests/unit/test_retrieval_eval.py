@@ -83,3 +83,23 @@ def test_retrieval_scores_the_test_features_against_the_test_images(tmp_path):
     torch.save(torch.zeros(9, 8), tmp_path / "short.pt")
     with pytest.raises(ValueError, match=r"short.pt: 9 test features for 10 test images"):
         evaluate_retrieval(features_file=tmp_path / "short.pt", out_file=tmp_path / "x.csv", **kwargs)
+
+
+def test_a_run_is_evaluated_in_every_condition(tmp_path):
+    import torch
+
+    from necomimi.evaluation.retrieval import evaluate_run_retrieval
+    from tests.conftest import unit_rows, write_targets
+
+    rng = np.random.default_rng(0)
+    test = unit_rows(rng, 10, 8)
+    write_targets(tmp_path / "targets.h5", unit_rows(rng, 6, 8), test)
+    torch.save({"selection": "validation"}, tmp_path / "model.pt")
+    torch.save(torch.from_numpy(test), tmp_path / "original.pt")
+    torch.save(torch.from_numpy(test[::-1].copy()), tmp_path / "perturbed.pt")
+    evaluate_run_retrieval(conditions=["original", "perturbed"], features_files=[tmp_path / "original.pt", tmp_path / "perturbed.pt"],
+                           out_files=[tmp_path / "o.csv", tmp_path / "p.csv"], model_file=tmp_path / "model.pt",
+                           targets_file=tmp_path / "targets.h5", labels={"encoder": "nice"}, monte_carlo_draws=10, seed=0)  # fmt: skip
+    original, perturbed = pd.read_csv(tmp_path / "o.csv"), pd.read_csv(tmp_path / "p.csv")
+    assert set(original["condition"]) == {"original"} and (original["accuracy"] == 1.0).all()
+    assert set(perturbed["condition"]) == {"perturbed"} and perturbed.set_index(["k", "top"]).loc[(10, 1), "accuracy"] == 0

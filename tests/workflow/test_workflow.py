@@ -153,10 +153,10 @@ def test_one_subject_by_its_target_file(tmp_path):
     assert "sub-01" in result.stdout and "sub-02" not in result.stdout
 
 
-def _prior_gap(run_dir: Path) -> float:
+def _prior_gap(run_dir: Path, gt_dir: Path) -> float:
     """Mean cosine of each prior sample to its own test image minus that to the others."""
-    gt, two_stage = (torch.nn.functional.normalize(torch.load(run_dir / mode / "embeddings.pt", weights_only=True), dim=-1)
-                     for mode in ("gt", "two_stage"))  # fmt: skip
+    gt, two_stage = (torch.nn.functional.normalize(torch.load(folder / "embeddings.pt", weights_only=True), dim=-1)
+                     for folder in (gt_dir, run_dir / "two_stage"))  # fmt: skip
     similarity = two_stage @ gt.T
     n = len(gt)
     return (similarity.diag().mean() - (similarity.sum() - similarity.diag().sum()) / (n * (n - 1))).item()
@@ -164,17 +164,24 @@ def _prior_gap(run_dir: Path) -> float:
 
 def _check_generation(root: Path) -> None:
     """The demo's images: every run, condition and mode; the prior carries the EEG's signal."""
+    images = root / "results" / "images"
+    # The gt images are rendered once, for every run and condition; no run renders its own.
+    gt_dir = images / "gt"
+    assert json.loads((gt_dir / "images.json").read_text())["run"] is None
+    assert len(list(gt_dir.glob("*.png"))) == 20
+    assert not [path for path in images.rglob("gt") if path != gt_dir]
     gaps = {}
     for encoder in ("nerv", "nervformer_v1", "muse", "atms", "nice"):
         for subject in ("01", "02"):
             for condition in ("original", "perturbed_visual"):
                 run_dir = root / "results" / "images" / "intra" / encoder / f"sub-{subject}" / "seed-0" / condition
-                for mode in ("gt", "one_stage", "two_stage"):
+                assert sorted(path.name for path in run_dir.iterdir()) == ["one_stage", "two_stage"]
+                for mode in ("one_stage", "two_stage"):
                     sidecar = json.loads((run_dir / mode / "images.json").read_text())
                     assert sidecar["run"]["condition"] == condition and sidecar["mode"] == mode
                     names = sorted(p.name for p in (run_dir / mode).glob("*.png"))
                     assert names == [entry["file"] for entry in sidecar["images"]] and len(names) == 20
-                gaps[encoder, subject, condition] = _prior_gap(run_dir)
+                gaps[encoder, subject, condition] = _prior_gap(run_dir, gt_dir)
     # Conditioned on the best encoders' EEG features, the prior's samples lie nearer their
     # own test image than the others; replacing the visual channels by noise weakens that.
     for encoder in ("nerv", "atms"):
@@ -189,6 +196,9 @@ def _check_generation(root: Path) -> None:
     result = subprocess.run(command, cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (root / "again.png").read_bytes() == next((root / folder).glob("005_*.png")).read_bytes()
+    command = [sys.executable, "-m", "necomimi.cli", "regenerate", "results/images/gt", "3", "--out", "gt.png"]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def _check_image_tables(root: Path) -> None:
@@ -221,6 +231,12 @@ def _check_image_tables(root: Path) -> None:
         assert (results / "figures" / "images" / "intra" / "nerv" / f"sub-{subject}" / "seed-0.png").stat().st_size > 0
     verdicts = pd.read_csv(root / "results/cat/intra/nerv/sub-01/seed-0/perturbed_visual/two_stage.csv")
     assert list(verdicts.columns) == ["index", "tag_type", "match"] and len(verdicts) == 100
+    # The gt images are scored once; every encoder's gt row holds that one result.
+    gt_cat = pd.read_csv(results / "cat" / "gt" / "cat_scores.csv")
+    assert gt_cat[["mode", "judge"]].values.tolist() == [["gt", "clip"]]
+    assert (cat[cat["mode"] == "gt"]["mean"] == gt_cat["score"].item()).all()
+    assert len(pd.read_csv(results / "cat" / "gt" / "gt.csv")) == 100
+    assert not list((results / "cat" / "intra").rglob("gt.csv"))
 
 
 @pytest.mark.workflow
@@ -456,6 +472,8 @@ def test_report_shows_the_study_tables_figures_and_image_grids(demo_study, chrom
 _RETRIEVAL = {"evaluate_retrieval", "tabulate_retrieval", "tabulate_images", "all"}
 _IMAGES = {"generate_images", "score_images", "tabulate_images", "all"}
 _FEATURES = {"extract_features", "train_prior"} | _RETRIEVAL | _IMAGES
+#: The gt images' jobs: only the decoder's settings and the CAT judge rerun them.
+_GT = {"generate_gt_images", "score_gt_images"}
 
 
 def _planned_jobs(stdout: str) -> set[str]:
@@ -474,9 +492,9 @@ def _planned_jobs(stdout: str) -> set[str]:
         ("retrieval", "monte_carlo_draws", 100, _RETRIEVAL),
         ("prior", "epochs", 50, {"train_prior"} | _IMAGES),
         ("prior", "guidance_scale", 3.0, _IMAGES),
-        ("generation", "num_inference_steps", 2, _IMAGES),
+        ("generation", "num_inference_steps", 2, _IMAGES | _GT),
         ("cat", "top_k", {"broad_1": 2, "broad_2": 1, "specific": 1, "concept": 1, "background": 1},
-         {"judge_ground_truth", "score_images", "tabulate_images", "all"}),
+         {"judge_ground_truth", "score_images", "score_gt_images", "tabulate_images", "all"}),
         ("metrics", "batch_size", 8, set()),  # how, not what: no rerun
         (None, None, None, set()),  # the same config, its keys in another order
     ],
@@ -501,6 +519,7 @@ def _check_provenance(root: Path) -> None:
         "synthesize_images", "synthesize_subject", "build_demo_clip", "build_demo_decoder", "preprocess_subject",
         "embed_clip_targets", "train_encoder", "extract_features", "evaluate_retrieval", "tabulate_retrieval",
         "train_prior", "record_decoder_weights", "generate_images", "judge_ground_truth", "score_images", "tabulate_images",
+        "generate_gt_images", "score_gt_images",
     }  # fmt: skip
     training = records[Path("train_encoder/intra_nerv_sub-01_seed-0.json")]
     assert training["necomimi"] == "0.1.0" and training["git_commit"]
@@ -529,7 +548,7 @@ def _job_resources(stdout: str) -> dict[str, set[str]]:
 
 #: The rules that run on the config's device, asking for a GPU where it is CUDA.
 GPU_RULES = ("embed_clip_targets", "train_encoder", "extract_features", "train_prior", "generate_images",
-             "score_images", "judge_ground_truth")  # fmt: skip
+             "score_images", "judge_ground_truth", "generate_gt_images", "score_gt_images")  # fmt: skip
 
 
 @pytest.mark.parametrize(("device", "gpu_jobs"), [("cuda", 1), ("cpu", 0)])
@@ -542,6 +561,21 @@ def test_gpu_stages_ask_for_a_gpu_only_where_the_device_is_cuda(tmp_path, device
     for rule in ("preprocess_subject", "tabulate_images"):
         assert not any("gpu=1" in line for line in resources.get(rule, ())), rule
     assert yaml.safe_load((REPO / "profiles" / "default" / "config.yaml").read_text())["resources"] == {"gpu": 1}
+
+
+def test_gt_images_are_one_job_each_and_none_without_the_gt_mode(tmp_path):
+    plan = snakemake("-n", "--configfile", str(DEMO_CONFIG), cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    table = plan.stdout.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    counts = {line.split()[0]: int(line.split()[1]) for line in table.splitlines()[3:] if line.strip()}
+    assert counts["generate_gt_images"] == counts["score_gt_images"] == 1 and counts["generate_images"] == 10
+    config = yaml.safe_load(DEMO_CONFIG.read_text())
+    config["generation"]["modes"] = ["one_stage", "two_stage"]
+    (tmp_path / "no_gt.yaml").write_text(yaml.safe_dump(config))
+    plan = snakemake("-n", "--configfile", str(tmp_path / "no_gt.yaml"), cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    assert not _planned_jobs(plan.stdout) & {"generate_gt_images", "score_gt_images"}
+    assert "results/images/gt" not in plan.stdout
 
 
 def test_slurm_profile_names_only_existing_rules_and_rules_name_no_site():

@@ -68,6 +68,11 @@ DEMO_DECODER = {
 }
 GENERATION = config["generation"]
 MODES = GENERATION["modes"]
+#: The modes rendered per run and condition (from the EEG). The gt images depend only
+#: on the CLIP targets, the decoder and generation.seed: rendered and scored once, here.
+RUN_MODES = [mode for mode in MODES if mode != "gt"]
+GT = "gt" in MODES
+GT_IMAGES = results("images/gt")
 #: The study's conditions: name -> channels replaced by noise (a list, or a named set
 #: of necomimi.evaluation.perturbation.CHANNEL_SETS such as MEG's "occipital").
 CONDITION_CHANNELS = config["meg"]["conditions"] if MEG else config["conditions"]
@@ -95,7 +100,7 @@ def for_conditions(pattern):
 
 
 #: Every (condition, mode) group of one run's generated images.
-IMAGE_GROUPS = [[condition, mode] for condition in CONDITIONS for mode in MODES]
+IMAGE_GROUPS = [[condition, mode] for condition in CONDITIONS for mode in RUN_MODES]
 #: Feature network -> local weights file, or None (its metrics are not computed).
 METRIC_WEIGHTS = config_slice(config["metrics"]["weights"])
 if SYNTHETIC:
@@ -270,6 +275,13 @@ def ratings_files(wildcards):
     return {group: path for group, path in paths.items() if os.path.isfile(path)}
 
 
+def gt_ratings_file(wildcards):
+    """Human ratings of the gt images, ``<cat.human_ratings>/gt/gt.csv``, or None."""
+    root = config["cat"].get("human_ratings")
+    path = f"{root}/gt/gt.csv" if root else None
+    return path if path and os.path.isfile(path) else None
+
+
 def retrieval_files():
     """Per-run retrieval CSVs of every encoder, subject, seed and condition."""
     return run_files(results(f"retrieval/{RUN}/{{condition}}.csv"))
@@ -285,11 +297,11 @@ def history_files():
 
 def run_image_folders(run):
     """One run's folders of generated images: condition -> mode -> folder."""
-    return {c: {m: results(f"images/{RUN}/{c}/{m}").format(**run) for m in MODES} for c in CONDITIONS}
+    return {c: {m: results(f"images/{RUN}/{c}/{m}").format(**run) for m in RUN_MODES} for c in CONDITIONS}
 
 
 def image_folders():
-    """Every mode folder of generated images: per run, condition and mode."""
+    """Every mode folder of the runs' generated images: per run, condition and mode."""
     return [folder for run in RUNS for modes in run_image_folders(run).values() for folder in modes.values()]
 
 

@@ -1,5 +1,6 @@
 # Image metrics and the CAT score of every run's generated images (one job per run,
-# every condition and mode), the CAT judge's ceiling, then the study's image tables.
+# every condition and mode) and of the gt images (one job: they are the same for every
+# run), the CAT judge's ceiling, then the study's image tables.
 
 
 rule judge_ground_truth:
@@ -26,6 +27,39 @@ rule judge_ground_truth:
         "../../envs/necomimi.yaml"
     script:
         "../scripts/judge_ground_truth.py"
+
+
+rule score_gt_images:
+    input:
+        clip_files,
+        folder=GT_IMAGES,
+        image_set=IMAGE_SET_INPUT,
+        tags=TAG_TABLE,
+        weights=[path for path in METRIC_WEIGHTS.values() if path],
+        ratings=lambda wildcards: [path for path in [gt_ratings_file(wildcards)] if path],
+    output:
+        metrics=results("metrics/gt/image_metrics.csv"),
+        cat=results("cat/gt/cat_scores.csv"),
+        verdicts=results("cat/gt/gt.csv"),
+        provenance=results("provenance/score_gt_images.json"),
+    params:
+        image_dir=lambda wildcards, input: os.path.dirname(input.image_set),
+        ratings=gt_ratings_file,
+        clip=clip_model(),
+        networks=METRIC_WEIGHTS,
+        cat=cat_judge(),
+        device=config["device"],
+    log:
+        logs("score_gt_images.log"),
+    benchmark:
+        benchmarks("score_gt_images.tsv")
+    resources:
+        gpu=GPU_JOB,
+        mem_mb=8000,
+    conda:
+        "../../envs/necomimi.yaml"
+    script:
+        "../scripts/score_gt_images.py"
 
 
 rule score_images:
@@ -64,10 +98,13 @@ rule score_images:
 
 rule tabulate_images:
     input:
-        metrics=run_files(results(f"metrics/{RUN}/image_metrics.csv")),
-        cat=run_files(results(f"cat/{RUN}/cat_scores.csv")),
+        metrics=run_files(results(f"metrics/{RUN}/image_metrics.csv")) if RUN_MODES else [],
+        cat=run_files(results(f"cat/{RUN}/cat_scores.csv")) if RUN_MODES else [],
+        gt_metrics=[results("metrics/gt/image_metrics.csv")] if GT else [],
+        gt_cat=[results("cat/gt/cat_scores.csv")] if GT else [],
         ceiling=results("cat/ground_truth.csv"),
         folders=image_folders(),
+        gt_folder=[GT_IMAGES] if GT else [],
         image_set=IMAGE_SET_INPUT,
         retrieval=RETRIEVAL_OUTPUTS,  # the study's final target waits for its first half
     output:
@@ -121,8 +158,9 @@ rule tabulate_images:
     params:
         image_dir=lambda wildcards, input: os.path.dirname(input.image_set),
         runs=RUNS,
+        conditions=CONDITIONS,
         run_folders=[run_image_folders(run) for run in RUNS],
-        grids=run_files(f"{RUN}.png"),  # in output.grids
+        grids=run_files(results(f"figures/images/{RUN}.png")),  # in output.grids
         concepts=8,
     log:
         logs("tabulate_images.log"),

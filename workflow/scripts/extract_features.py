@@ -1,25 +1,20 @@
-"""Adapter: rule extract_features -> necomimi.generation.features.extract_features, per condition."""
+"""Adapter: rule extract_features -> necomimi.generation.features.extract_run_features."""
 
-import os
-
-from necomimi.generation.features import extract_features
-from necomimi.preprocessing.outputs import read_channel_names
+from necomimi.generation.features import extract_run_features
 from necomimi.utils.job_log import log_job
 from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 params = snakemake.params  # noqa: F821
-ch_names = read_channel_names(snakemake.input.info)  # noqa: F821
-for (condition, channels), test_features in zip(params.conditions.items(), snakemake.output.test, strict=True):  # noqa: F821
-    extract_features(
-        model_file=snakemake.input.model,  # noqa: F821
-        train_files=list(snakemake.input.train),  # noqa: F821
-        test_file=snakemake.input.test,  # noqa: F821
-        out_dir=os.path.dirname(test_features),
-        channels=channels,
-        seed=params.seed,
-        batch_size=params.batch_size,
-        device=params.device,
-        ch_names=ch_names,
-    )
+extract_run_features(
+    conditions=params.conditions,
+    out_test_files=snakemake.output.test,  # noqa: F821  (eeg_train.pt beside each)
+    info_file=snakemake.input.info,  # noqa: F821
+    model_file=snakemake.input.model,  # noqa: F821
+    train_files=list(snakemake.input.train),  # noqa: F821
+    test_file=snakemake.input.test,  # noqa: F821
+    seed=params.seed,
+    batch_size=params.batch_size,
+    device=params.device,
+)
 write_provenance(snakemake)  # noqa: F821

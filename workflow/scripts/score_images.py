@@ -7,9 +7,9 @@ from necomimi.utils.provenance import write_provenance
 
 log_job(snakemake.log[0], snakemake.params)  # noqa: F821
 params, wildcards = snakemake.params, snakemake.wildcards  # noqa: F821
-groups = [tuple(group) for group in params.groups]
 score_run_images(
-    image_folders=dict(zip(groups, snakemake.input.folders, strict=True)),  # noqa: F821
+    groups=params.groups,
+    image_folders=snakemake.input.folders,  # noqa: F821
     ground_truth_files=image_paths(params.image_dir, "test"),
     tag_table=snakemake.input.tags,  # noqa: F821
     clip=params.clip,
@@ -19,8 +19,8 @@ score_run_images(
          "seed": int(wildcards.seed)},  # fmt: skip
     out_metrics=snakemake.output.metrics,  # noqa: F821
     out_cat=snakemake.output.cat,  # noqa: F821
-    verdict_files=dict(zip(groups, snakemake.output.verdicts, strict=True)),  # noqa: F821
-    ratings_files={tuple(key.split("/")): path for key, path in params.ratings.items()},
+    verdict_files=snakemake.output.verdicts,  # noqa: F821
+    ratings_files=params.ratings,
     device=params.device,
     batch_size=snakemake.config["metrics"]["batch_size"],  # noqa: F821  (not a param: it changes no result)
 )

@@ -1,6 +1,5 @@
 """Adapter: rule tabulate_retrieval -> necomimi.evaluation.tables.tabulate_retrieval."""
 
-from necomimi.evaluation.html_tables import write_html_table
 from necomimi.evaluation.tables import tabulate_retrieval
 from necomimi.utils.job_log import log_job
 from necomimi.utils.provenance import write_provenance
@@ -15,7 +14,6 @@ tabulate_retrieval(
     table1=output.table1,
     table2=output.table2,
     figure=output.figure,
+    html=True,  # table1_html, table2_html
 )
-write_html_table(output.table1, output.table1_html)
-write_html_table(output.table2, output.table2_html)
 write_provenance(snakemake)  # noqa: F821
