@@ -13,6 +13,7 @@ from PIL import Image
 from necomimi.data.synthetic import SyntheticSpec, write_dataset
 from necomimi.data.synthetic.writer import session_conditions
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, TARGET_EVENT, raw_file
+from tests.conftest import TINY_SPEC
 from tests.conftest import TINY_SPEC, load_raw, raw_events
 
 SUBJECTS = ("01", "02")
@@ -145,3 +146,17 @@ def test_subjects_differ(tiny_dataset):
     first = load_raw(raw_file(tiny_dataset / "raw", "01", 1, "test"))["raw_eeg_data"]
     second = load_raw(raw_file(tiny_dataset / "raw", "02", 1, "test"))["raw_eeg_data"]
     assert first.shape != second.shape or not np.allclose(first[:63], second[:63])
+
+
+def test_recordings_are_the_same_bytes_whatever_the_blas_threads(tmp_path):
+    from threadpoolctl import threadpool_limits
+
+    from necomimi.data.synthetic.writer import write_image_set, write_subject_raw
+
+    files = {}
+    for threads in (1, 2):
+        root = tmp_path / f"threads-{threads}"
+        write_image_set(root, TINY_SPEC)
+        with threadpool_limits(limits=threads, user_api="blas"):
+            files[threads] = {path.relative_to(root): path.read_bytes() for path in write_subject_raw(root, TINY_SPEC, "01")}
+    assert files[1] == files[2]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from necomimi.data.synthetic.eeg import (
     BackgroundNoise,
@@ -224,6 +225,18 @@ def write_subject_raw(out_dir: str | Path, spec: SyntheticSpec, subject: str) ->
             f"{len(images['test'])} test images, but the spec asks for "
             f"{spec.n_train_images} and {spec.n_test_concepts}: regenerate the image set"
         )
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _write_subject_sessions(out_dir, spec, subject, images)
+
+
+def _write_subject_sessions(out_dir: Path, spec: SyntheticSpec, subject: str, images: dict) -> list[Path]:
+    """The sessions of :func:`write_subject_raw`, with BLAS on one thread.
+
+    The mixing of the background noise is a matrix product whose last bits depend on
+    how many threads BLAS splits it over; on one thread, the recordings are the same
+    bytes on every machine and in every process (a Snakemake job runs one thread, a
+    Python session as many as there are cores).
+    """
     positions = channel_positions()
     brain = make_brain(spec.seed, subject, positions)
     train_groups = session_conditions(spec, subject, spec.n_train_images)
