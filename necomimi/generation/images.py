@@ -120,6 +120,8 @@ def _write_mode(out_dir: str | Path, mode: str, embeddings: torch.Tensor, *, ren
         "device": str(renderer.device),
         "dtype": str(renderer.dtype).removeprefix("torch."),
         "batch_size": decoder["batch_size"],
+        # like the batches, the CPU's thread count changes the last bits of the images
+        "cpu_threads": torch.get_num_threads() if renderer.device.type == "cpu" else None,
         "decoder": {**dict(decoder), "sdxl_turbo": str(decoder["sdxl_turbo"]),
                     "ip_adapter": str(decoder["ip_adapter"]), "prompt": ""},  # fmt: skip
         "prior_sampling": None if prior_sampling is None else dict(prior_sampling),
@@ -255,8 +257,8 @@ def generate_images(
 def regenerate_image(folder: str | Path, index: int, out_file: str | Path | None = None) -> tuple[Path, bool]:
     """Render image ``index`` of a mode folder again, from its sidecar and embeddings.
 
-    The decoder, settings, device, seed and batch (the batch that held the image)
-    are those recorded in ``images.json``; the embedding is the
+    The decoder, settings, device, seed, batch (the batch that held the image) and,
+    on a CPU, the number of threads are those recorded in ``images.json``; the embedding is the
     one recorded in ``embeddings.pt``. Relative weights paths in the sidecar (the
     workflow's) are relative to the workflow's working directory.
 
@@ -295,6 +297,8 @@ def regenerate_image(folder: str | Path, index: int, out_file: str | Path | None
             )
     embeddings = load_features(folder / EMBEDDINGS)
     decoder = _load_renderer(settings, sidecar["device"])
+    if decoder.device.type == "cpu" and sidecar.get("cpu_threads"):
+        torch.set_num_threads(sidecar["cpu_threads"])
     start = index - index % batch_size
     batch = range(start, min(start + batch_size, len(entries)))
     images = decoder.render(embeddings[batch.start : batch.stop], [entries[i]["seed"] for i in batch],

@@ -160,6 +160,21 @@ def test_batched_images_regenerate_within_their_batch(inputs, tiny_decoder, tmp_
         assert identical and out.read_bytes() == next(folder.glob(f"00{index}_*.png")).read_bytes()
 
 
+def test_regeneration_on_a_cpu_uses_the_recorded_thread_count(inputs, tiny_decoder, tmp_path):
+    """A CPU's thread count changes the last bits of an image: it is recorded and reused."""
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # as a one-thread Snakemake job
+        _generate(inputs, tiny_decoder, tmp_path, modes=("one_stage",), batch_size=2)
+        folder = tmp_path / "original" / "one_stage"
+        assert json.loads((folder / SIDECAR).read_text())["cpu_threads"] == 1
+        torch.set_num_threads(2)  # as a Python session on two cores
+        _, identical = regenerate_image(folder, 1, tmp_path / "again.png")
+        assert identical and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_a_changed_image_is_reported_as_different(generated, tmp_path):
     folder = tmp_path / "gt"
     folder.mkdir()
