@@ -50,8 +50,13 @@ def _build_tiny(root: Path) -> None:
 
     from necomimi.generation.demo_decoder import build_demo_decoder
 
-    build_demo_decoder(root / "sdxl", root / "ip" / "ip-adapter_tiny.safetensors", image_embed_dim=EMBED_DIM,
-                       image_size=SIZE, seed=0)  # fmt: skip
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(8, 3, SIZE, SIZE, generator=generator) * 2 - 1  # one training step: only the sizes count here
+    build_demo_decoder(root / "sdxl", root / "ip" / "ip-adapter_tiny.safetensors", images=images,
+                       embeddings=torch.randn(8, EMBED_DIM, generator=generator), seed=0, vae_steps=1, unet_steps=1,
+                       batch_size=8, vae_lr=1e-3, unet_lr=1e-3, num_inference_steps=4)  # fmt: skip
     vision = CLIPVisionConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                               image_size=64, patch_size=8, projection_dim=EMBED_DIM)  # fmt: skip
     CLIPVisionModelWithProjection(vision).save_pretrained(root / "ip" / "image_encoder")

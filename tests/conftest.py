@@ -119,12 +119,17 @@ def unit_rows(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def tiny_decoder(tmp_path_factory) -> tuple[Path, Path]:
-    """The demo's decoder at 32 x 32 for 12-d embeddings: (SDXL folder, IP-Adapter file)."""
+    """The demo's decoder at 32 x 32 for 12-d embeddings, trained a few steps: (SDXL folder, IP-Adapter file)."""
+    import torch
+
     from necomimi.generation.demo_decoder import build_demo_decoder
 
     root = tmp_path_factory.mktemp("decoder")
     sdxl, ip_adapter = root / "sdxl-turbo-tiny", root / "ip-adapter" / "ip-adapter_tiny.safetensors"
-    build_demo_decoder(sdxl, ip_adapter, image_embed_dim=12, image_size=32, seed=0)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(8, 3, 32, 32, generator=generator) * 2 - 1
+    build_demo_decoder(sdxl, ip_adapter, images=images, embeddings=torch.randn(8, 12, generator=generator), seed=0,
+                       vae_steps=2, unet_steps=2, batch_size=4, vae_lr=1e-3, unet_lr=1e-3, num_inference_steps=2)  # fmt: skip
     return sdxl, ip_adapter
 
 

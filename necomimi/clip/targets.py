@@ -127,11 +127,12 @@ class Targets:
     text: np.ndarray  # (n_concepts, D)
     concept_of_image: np.ndarray  # (n_images,)
     folder: list[str]  # (n_images,) concept folder of each image, e.g. "00001_aircraft_carrier"
+    file: list[str]  # (n_images,) file name of each image inside its concept folder
 
 
 def read_targets(path: str | Path, partition: str) -> Targets:
     """Read one partition of a targets file written by :func:`embed_targets`."""
     with h5py.File(path, "r") as store:
         group = store[partition]
-        folder = [name.decode() for name in group["folder"][()]]
-        return Targets(group["image"][()], group["text"][()], group["concept_of_image"][()], folder)
+        folder, file = ([name.decode() for name in group[key][()]] for key in ("folder", "file"))
+        return Targets(group["image"][()], group["text"][()], group["concept_of_image"][()], folder, file)

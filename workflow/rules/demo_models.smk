@@ -1,6 +1,7 @@
 # The demo's tiny models (data.source "synthetic" only), written in the formats of the
 # real weights and loaded by the same code: a CLIP trained briefly on the synthetic
-# images, and a seeded SDXL-Turbo-shaped decoder with its IP-Adapter.
+# images, and an SDXL-Turbo-shaped decoder with its IP-Adapter trained on the training
+# images and their CLIP embeddings.
 
 
 rule build_demo_clip:
@@ -27,14 +28,16 @@ rule build_demo_clip:
 
 
 rule build_demo_decoder:
+    input:
+        images=f"{IMAGE_DIR}/training_images",
+        targets=results("targets/clip_targets.h5"),
     output:
         sdxl_turbo=directory(DEMO_DECODER["sdxl_turbo"]),
         ip_adapter=DEMO_DECODER["ip_adapter"],
         provenance=results("provenance/build_demo_decoder.json"),
     params:
-        image_embed_dim=config["demo_clip"]["embed_dim"],
-        image_size=config["generation"]["height"],
-        seed=config["demo_decoder"]["seed"],
+        image_dir=lambda wildcards, input: os.path.dirname(input.images),
+        training=config_slice({**config["demo_decoder"], "num_inference_steps": GENERATION["num_inference_steps"]}),
     log:
         logs("build_demo_decoder.log"),
     benchmark:
