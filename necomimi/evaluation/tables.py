@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from necomimi.evaluation.html_tables import write_html_table  # noqa: E402
+from necomimi.utils.html_tables import write_html_table  # noqa: E402
 from necomimi.stats import mean_ci  # noqa: E402
 
 from necomimi.utils.atomic import atomic_path  # noqa: E402
@@ -76,7 +76,7 @@ def tabulate_retrieval(
         Outputs.
     html : bool
         Also write each table's HTML twin, ``<name>.html`` beside ``<name>.md``
-        (:func:`necomimi.evaluation.html_tables.write_html_table`), for the report.
+        (:func:`necomimi.utils.html_tables.write_html_table`), for the report.
     """
     results = pd.concat([pd.read_csv(f, dtype={"subject": str}) for f in retrieval_files], ignore_index=True)
     results = results.sort_values([*RUN_COLUMNS, "k", "top"]).reset_index(drop=True)

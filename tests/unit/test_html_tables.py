@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from necomimi.evaluation.html_tables import markdown_to_html, write_html_table
+from necomimi.utils.html_tables import markdown_to_html, write_html_table
 
 TABLE = """# Table 1: 2-way and 4-way zero-shot top-1 accuracy
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from necomimi.evaluation.image_figures import (
+from necomimi.image_study.figures import (
     DPI,
     TILE_INCHES,
     grid_figure_size,

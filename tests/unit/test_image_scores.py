@@ -12,14 +12,14 @@ import pytest
 from necomimi.cat.judge import human_judgement
 from necomimi.cat.tags import TAG_TYPES
 from necomimi.data.things_eeg2 import image_paths
-from necomimi.evaluation.image_scores import (
+from necomimi.image_study.scores import (
     METRIC_COLUMNS,
     NETWORK_METRICS,
     judge_ground_truth,
     score_gt_images,
     score_run_images,
 )
-from necomimi.evaluation.image_tables import GT_CAT_COLUMNS, GT_METRIC_COLUMNS
+from necomimi.image_study.tables import GT_CAT_COLUMNS, GT_METRIC_COLUMNS
 
 TEMPLATES = {"broad_1": "a {} shape", "broad_2": "something {}", "specific": "a {}",
              "concept": "This picture is {}", "background": "on a {} background"}  # fmt: skip

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from necomimi.evaluation.image_tables import (
+from necomimi.image_study.tables import (
     GT_METRIC_COLUMNS,
     METRIC_COLUMNS,
     metric_info,
@@ -410,7 +410,7 @@ def test_unknown_metrics_and_encoders_are_kept_generically():
 
 
 def test_gt_rows_shared_by_every_encoder_are_shown_once():
-    from necomimi.evaluation.image_tables import SHARED_GT, merge_shared_gt
+    from necomimi.image_study.tables import SHARED_GT, merge_shared_gt
 
     rows = []
     for encoder in ENCODERS:

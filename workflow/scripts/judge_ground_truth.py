@@ -1,7 +1,7 @@
-"""Adapter: rule judge_ground_truth -> necomimi.evaluation.image_scores.judge_ground_truth."""
+"""Adapter: rule judge_ground_truth -> necomimi.image_study.scores.judge_ground_truth."""
 
 from necomimi.data.things_eeg2 import image_paths
-from necomimi.evaluation.image_scores import judge_ground_truth
+from necomimi.image_study.scores import judge_ground_truth
 from necomimi.utils.job_log import log_job
 from necomimi.utils.provenance import write_provenance
 

@@ -1,7 +1,7 @@
-"""Adapter: rule score_gt_images -> necomimi.evaluation.image_scores.score_gt_images."""
+"""Adapter: rule score_gt_images -> necomimi.image_study.scores.score_gt_images."""
 
 from necomimi.data.things_eeg2 import image_paths
-from necomimi.evaluation.image_scores import score_gt_images
+from necomimi.image_study.scores import score_gt_images
 from necomimi.utils.job_log import log_job
 from necomimi.utils.provenance import write_provenance
 

@@ -1,7 +1,7 @@
-"""Adapter: rule tabulate_images -> necomimi.evaluation.image_study.write_image_study."""
+"""Adapter: rule tabulate_images -> necomimi.image_study.outputs.write_image_study."""
 
 from necomimi.data.things_eeg2 import image_paths
-from necomimi.evaluation.image_study import write_image_study
+from necomimi.image_study.outputs import write_image_study
 from necomimi.utils.job_log import log_job
 from necomimi.utils.provenance import write_provenance
 

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from necomimi.evaluation.image_tables import (  # noqa: E402
+from necomimi.image_study.tables import (  # noqa: E402
     JUDGE_NAMES,
     MODE_NAMES,
     encoder_name,
@@ -317,7 +317,7 @@ def plot_cat_scores(
     Parameters
     ----------
     cat_scores : path or pandas.DataFrame
-        ``cat_scores.csv`` of :func:`~necomimi.evaluation.image_tables.tabulate_images`.
+        ``cat_scores.csv`` of :func:`~necomimi.image_study.tables.tabulate_images`.
     out_file : path
         The PNG.
     judge : str

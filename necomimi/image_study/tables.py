@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from necomimi.evaluation.html_tables import write_html_table
+from necomimi.utils.html_tables import write_html_table
 from necomimi.stats import mean_ci
 from necomimi.utils.atomic import atomic_path
 
@@ -786,7 +786,7 @@ def tabulate_images(
         with their reasons.
     gt_metric_file, gt_cat_file : path, optional
         The gt images' scores, made once
-        (:func:`necomimi.evaluation.image_scores.score_gt_images`); their rows are
+        (:func:`necomimi.image_study.scores.score_gt_images`); their rows are
         repeated for every run and condition, so every output shows gt as a mode of
         each encoder, the same values for all.
     runs : list of mapping
@@ -795,7 +795,7 @@ def tabulate_images(
         The study's conditions (with gt files only).
     html : bool
         Also write each table's HTML twin, ``<name>.html`` beside ``<name>.md``
-        (:func:`necomimi.evaluation.html_tables.write_html_table`), for the report.
+        (:func:`necomimi.utils.html_tables.write_html_table`), for the report.
 
     Raises
     ------

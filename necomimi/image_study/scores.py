@@ -34,7 +34,7 @@ from PIL import Image
 
 from necomimi.cat.judge import Judgement, clip_judgement, human_judgement
 from necomimi.cat.tags import read_tag_table
-from necomimi.evaluation.image_tables import (  # the score files' columns
+from necomimi.image_study.tables import (  # the score files' columns
     CAT_COLUMNS,
     CEILING_COLUMNS,
     GT_CAT_COLUMNS,
@@ -314,7 +314,7 @@ def score_gt_images(
 
     The same metrics and CAT verdicts as :func:`score_run_images`, without the run's
     columns: :data:`GT_METRIC_COLUMNS` and :data:`GT_CAT_COLUMNS`, ``mode`` ``gt``.
-    :func:`necomimi.evaluation.image_tables.tabulate_images` repeats these rows for
+    :func:`necomimi.image_study.tables.tabulate_images` repeats these rows for
     every run and condition.
 
     Parameters

@@ -1,9 +1,9 @@
 """The study's image outputs in one call: tables, their HTML twins, the CAT figure, the grids.
 
 :func:`write_image_study` is what rule ``tabulate_images`` runs: the tables of
-:func:`~necomimi.evaluation.image_tables.tabulate_images`, the CAT chart of
-:func:`~necomimi.evaluation.image_figures.plot_cat_scores` and one image grid per run
-(:func:`~necomimi.evaluation.image_figures.plot_run_grids`).
+:func:`~necomimi.image_study.tables.tabulate_images`, the CAT chart of
+:func:`~necomimi.image_study.figures.plot_cat_scores` and one image grid per run
+(:func:`~necomimi.image_study.figures.plot_run_grids`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from necomimi.evaluation.image_figures import plot_cat_scores, plot_run_grids
-from necomimi.evaluation.image_tables import tabulate_images
+from necomimi.image_study.figures import plot_cat_scores, plot_run_grids
+from necomimi.image_study.tables import tabulate_images
 
 
 def write_image_study(
@@ -39,7 +39,7 @@ def write_image_study(
     Parameters
     ----------
     metric_files, cat_files, ceiling_file, gt_metric_file, gt_cat_file, runs, conditions
-        As for :func:`~necomimi.evaluation.image_tables.tabulate_images`; the gt files
+        As for :func:`~necomimi.image_study.tables.tabulate_images`; the gt files
         and ``gt_folder`` are None where the study makes no gt images.
     gt_folder : path or None
         The gt images, shown in every grid.
