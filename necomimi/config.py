@@ -24,7 +24,24 @@ def _walk(node, path):
     return node
 
 
+def _alternative_errors(error: jsonschema.ValidationError):
+    """The errors of every alternative of a oneOf/anyOf error, nested ones flattened."""
+    for sub in error.context:
+        if sub.validator in ("oneOf", "anyOf") and sub.context:
+            yield from _alternative_errors(sub)
+        else:
+            yield sub
+
+
 def _describe(error: jsonschema.ValidationError, schema: dict, config: Mapping) -> str:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # Of alternatives that all fail, name what is wrong in the one the value comes
+        # closest to (not only "is not valid under any of the given schemas"): skip
+        # alternatives of another type, then take the error deepest in the value.
+        candidates = [e for e in _alternative_errors(error) if e.validator != "type"]
+        if candidates:
+            best = max(candidates, key=lambda e: (len(e.absolute_path), e.validator != "enum"))
+            return _describe(best, schema, config)
     where = _key_path(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))

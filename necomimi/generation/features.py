@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from necomimi.conditions.condition import Condition, as_condition, parse_conditions
+from necomimi.conditions.perturb import perturb
 from necomimi.data.things_eeg2 import CHANNEL_NAMES
-from necomimi.evaluation.perturbation import perturb_channels, resolve_channels
-from necomimi.preprocessing.outputs import read_channel_names
+from necomimi.preprocessing.outputs import read_channel_names, read_times
 from necomimi.training.loop import embed, load_encoder
 from necomimi.utils.atomic import atomic_path
 from necomimi.utils.device import resolve_device
@@ -24,8 +25,8 @@ TRAIN_FILE, TEST_FILE = "eeg_train.pt", "eeg_test.pt"
 _STREAM = {"train": 0, "test": 1}
 
 
-def _features(model, batches, channels, ch_names, rng, device, batch_size: int) -> torch.Tensor:
-    """Encoder outputs of (n, chans, times) EEG batches, each perturbed first if asked.
+def _features(model, batches, condition: Condition, ch_names, times, rng, device, batch_size: int) -> torch.Tensor:
+    """Encoder outputs of (n, chans, times) EEG batches, each under ``condition`` first.
 
     The noise is drawn in sample order from one generator, so it depends on the
     order of the samples, not on how they are batched.
@@ -33,8 +34,8 @@ def _features(model, batches, channels, ch_names, rng, device, batch_size: int) 
     parts = []
     for batch in batches:
         batch = np.asarray(batch, dtype=np.float32)
-        if channels:
-            batch = perturb_channels(batch, channels, rng, ch_names)
+        if not condition.is_reference:
+            batch = perturb(batch, condition, rng, ch_names, times)
         parts.append(embed(model, batch, device=device, batch_size=batch_size))
     return torch.cat(parts)
 
@@ -58,11 +59,12 @@ def extract_features(
     train_files: list[str | Path],
     test_file: str | Path,
     out_dir: str | Path,
-    channels: str | Sequence[str],
+    condition: Condition | str | Sequence[str],
     seed: int,
     batch_size: int,
     device: str = "cpu",
     ch_names: Sequence[str] = CHANNEL_NAMES,
+    times: Sequence[float] | None = None,
 ) -> None:
     """Write the EEG features of one subject under one condition.
 
@@ -75,10 +77,12 @@ def extract_features(
     outputs (not normalised, as in the reference) that load with
     ``torch.load(path, weights_only=True)``.
 
-    For a perturbed condition, ``channels`` of every sample (every single trial; every
-    test average, after averaging) are replaced by Gaussian noise with that channel's
-    own mean and standard deviation (SPEC.md 6.5), seeded; the encoder is the one
-    trained on unperturbed EEG.
+    Under a condition other than the original data, every sample (every single trial;
+    every test average, after averaging) goes through
+    :func:`~necomimi.conditions.perturb.perturb` first: its channels (and time window)
+    are replaced by Gaussian noise with the channel's own mean and standard deviation
+    (SPEC.md 6.5), or cropped, seeded; the encoder is the one trained on the original
+    EEG.
 
     Parameters
     ----------
@@ -91,10 +95,10 @@ def extract_features(
         ``eeg_test.npy`` (THINGS-MEG: ``test.npy``) of the evaluated subject.
     out_dir : path
         Folder receiving ``eeg_train.pt`` and ``eeg_test.pt``.
-    channels : str or sequence of str
-        Channels replaced by noise (empty for the unperturbed condition), or a named
-        set (:data:`~necomimi.evaluation.perturbation.CHANNEL_SETS`, e.g. MEG's
-        ``occipital``).
+    condition : Condition, str or sequence of str
+        The condition (:mod:`necomimi.conditions.condition`), or its channels replaced
+        by noise over the epoch: a list (empty for the original data) or a set's name
+        (:data:`~necomimi.conditions.regions.CHANNEL_SETS`, e.g. ``occipital``).
     seed : int
         Seeds the noise.
     batch_size : int
@@ -104,12 +108,18 @@ def extract_features(
     ch_names : sequence of str
         The channels of the arrays, in order (the preprocessed ``info.json``'s
         ``ch_names``); THINGS-EEG2's 63 by default.
+    times : sequence of float, optional
+        The arrays' times, seconds (the ``info.json``'s ``times``); needed by a
+        condition with a time window.
     """
+    condition = as_condition(condition)
     device = resolve_device(device)
     model, checkpoint = load_encoder(model_file)
     model.to(device)
     expected = (checkpoint["config"]["n_chans"], checkpoint["config"]["n_times"])
-    channels = resolve_channels(channels, ch_names) if channels else []
+    if not condition.is_reference:  # unknown channels or too small a window: refused before any work
+        condition.channel_names(ch_names)
+        condition.replaced_times(times)
     trains = [load_trials(path) for path in train_files]
     test = np.load(test_file, mmap_mode="r")
     for path, array in (*zip(train_files, trains, strict=True), (test_file, test)):
@@ -127,16 +137,16 @@ def extract_features(
     out_dir = Path(out_dir)
     for name, (batches, split) in splits.items():
         rng = np.random.default_rng([seed, _STREAM[split]])
-        features = _features(model, batches, channels, ch_names, rng, device, batch_size).cpu().float()
+        features = _features(model, batches, condition, ch_names, times, rng, device, batch_size).cpu().float()
         with atomic_path(out_dir / name) as tmp:
             torch.save(features.contiguous(), tmp)
-        logger.info("%s: %s features %s%s", out_dir, split, tuple(features.shape),
-                    f", channels {', '.join(channels)} replaced by noise" if channels else "")  # fmt: skip
+        logger.info("%s: %s features %s, condition %s: %s", out_dir, split, tuple(features.shape), condition.name,
+                    condition.describe(ch_names))  # fmt: skip
 
 
 def extract_run_features(
     *,
-    conditions: Mapping[str, str | Sequence[str]],
+    conditions: Mapping[str, object],
     out_test_files: Sequence[str | Path],
     info_file: str | Path,
     **options,
@@ -146,21 +156,22 @@ def extract_run_features(
     Parameters
     ----------
     conditions : mapping
-        Condition -> its channels replaced by noise (``channels`` of
-        :func:`extract_features`), in order.
+        The config's conditions, name -> value (:mod:`necomimi.conditions.condition`),
+        in order.
     out_test_files : sequence of path
         Per condition, its ``eeg_test.pt``; ``eeg_train.pt`` is written beside it.
     info_file : path
-        The evaluated subject's preprocessed ``info.json`` (the arrays' channel names).
+        The evaluated subject's preprocessed ``info.json`` (the arrays' channel names and
+        times).
     **options
         The other keyword arguments of :func:`extract_features` (``model_file``,
         ``train_files``, ``test_file``, ``seed``, ``batch_size``, ``device``).
     """
-    ch_names = read_channel_names(info_file)
-    for (condition, channels), out_file in zip(conditions.items(), out_test_files, strict=True):
+    ch_names, times = read_channel_names(info_file), read_times(info_file)
+    for condition, out_file in zip(parse_conditions(conditions).values(), out_test_files, strict=True):
         if Path(out_file).name != TEST_FILE:
-            raise ValueError(f"{out_file}: condition {condition}'s test features must be named {TEST_FILE}")
-        extract_features(out_dir=Path(out_file).parent, channels=channels, ch_names=ch_names, **options)
+            raise ValueError(f"{out_file}: condition {condition.name}'s test features must be named {TEST_FILE}")
+        extract_features(out_dir=Path(out_file).parent, condition=condition, ch_names=ch_names, times=times, **options)
 
 
 def load_features(path: str | Path) -> torch.Tensor:

@@ -28,6 +28,19 @@ def staged_outputs(out_dir: str | Path) -> AbstractContextManager[Path]:
     return staged_files(out_dir, (*OUTPUT_FILES.values(), INFO_FILE), prefix=".preprocess-")
 
 
+def _read_info(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON: {error}") from error
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return info
+
+
 def read_channel_names(path: str | Path) -> list[str]:
     """The ``ch_names`` of a preprocessed ``info.json`` (THINGS-EEG2 or THINGS-MEG), in array order.
 
@@ -37,17 +50,27 @@ def read_channel_names(path: str | Path) -> list[str]:
         If the file is missing, not JSON, or has no list of channel names; the message
         names the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not JSON: {error}") from error
-    names = info.get("ch_names") if isinstance(info, dict) else None
+    names = _read_info(path).get("ch_names")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise ValueError(f"{path}: expected a non-empty list of channel names under 'ch_names'")
     return names
+
+
+def read_times(path: str | Path) -> np.ndarray:
+    """The ``times`` of a preprocessed ``info.json``, seconds, in array order.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        If the file is missing, not JSON, or has no increasing list of numbers under
+        ``times``; the message names the file.
+    """
+    times = _read_info(path).get("times")
+    valid = isinstance(times, list) and len(times) > 0 and all(
+        isinstance(t, int | float) and not isinstance(t, bool) for t in times)  # fmt: skip
+    if not valid or np.any(np.diff(np.asarray(times, dtype=float)) <= 0):
+        raise ValueError(f"{path}: expected an increasing list of times (seconds) under 'times'")
+    return np.asarray(times, dtype=float)
 
 
 def write_info(

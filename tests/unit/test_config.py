@@ -268,3 +268,14 @@ def test_a_config_slice_is_the_same_whatever_the_order_of_its_keys():
     second = {"a": {"x": {"p": 2, "q": 0}, "y": [3, 1]}, "b": 1}
     assert repr(config_slice(first)) == repr(config_slice(second))  # Snakemake compares params as text
     assert config_slice(first)["a"]["y"] == [3, 1]  # lists keep their order
+
+
+def test_a_window_condition_is_checked_key_by_key(demo):
+    demo["conditions"]["early"] = {"channels": "occipital", "window": [0.0, 0.2], "action": "crop"}
+    check_config(demo, SCHEMA)
+    demo["conditions"]["early"]["action"] = "chop"
+    assert "'conditions.early.action': 'chop' is not one of" in _refused(demo)
+    demo["conditions"]["early"] = {"window": [0.0, 0.2]}
+    assert "conditions.early: 'action' is a required property" in _refused(demo)
+    demo["conditions"]["early"] = "posterior"
+    assert "'conditions.early': 'posterior' is not one of ['frontal'" in _refused(demo)

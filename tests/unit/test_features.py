@@ -15,6 +15,7 @@ from necomimi.models import create
 from necomimi.training.loop import embed
 
 N_IMAGES, REPS, N_TEST, N_TIMES, DIM = 5, 3, 4, 100, 8
+TIMES = [t / 100 for t in range(N_TIMES)]
 
 
 class _ChannelProbe(torch.nn.Module):
@@ -39,7 +40,7 @@ def study(tmp_path_factory):
 
 def _extract(study, out, channels=(), seed=0, batch_size=1024):
     extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy"], test_file=study / "eeg_test.npy",
-                     out_dir=out, channels=list(channels), seed=seed, batch_size=batch_size)  # fmt: skip
+                     out_dir=out, condition=list(channels), seed=seed, batch_size=batch_size)  # fmt: skip
     return (torch.load(out / name, weights_only=True) for name in ("eeg_train.pt", "eeg_test.pt"))
 
 
@@ -86,7 +87,7 @@ def test_eeg_of_the_wrong_shape_is_refused_naming_the_file(study, tmp_path):
     np.save(tmp_path / "eeg_test.npy", np.zeros((N_TEST, 6, 63, N_TIMES + 1), dtype=np.float32))
     with pytest.raises(ValueError, match=r"eeg_test\.npy: expected \(images, repetitions, 63, 100\) EEG"):
         extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
-                         test_file=tmp_path / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0,
+                         test_file=tmp_path / "eeg_test.npy", out_dir=tmp_path / "out", condition=[], seed=0,
                          batch_size=8)  # fmt: skip
     assert not (tmp_path / "out").exists()
 
@@ -99,7 +100,7 @@ def test_several_training_subjects_are_interleaved_image_by_image(study, tmp_pat
     other = np.random.default_rng(1).standard_normal((N_IMAGES, 2, 63, N_TIMES)).astype(np.float32)
     np.save(tmp_path / "other_train.npy", other)
     extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy", tmp_path / "other_train.npy"],
-                     test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0, batch_size=4)  # fmt: skip
+                     test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", condition=[], seed=0, batch_size=4)  # fmt: skip
     train = torch.load(tmp_path / "out" / "eeg_train.pt", weights_only=True)
     first = np.load(study / "eeg_train.npy")
     per_image = REPS + 2
@@ -109,11 +110,11 @@ def test_several_training_subjects_are_interleaved_image_by_image(study, tmp_pat
     np.save(tmp_path / "short.npy", other[:2])
     with pytest.raises(ValueError, match="different numbers of training images"):
         extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy", tmp_path / "short.npy"],
-                         test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", channels=[], seed=0, batch_size=4)  # fmt: skip
+                         test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", condition=[], seed=0, batch_size=4)  # fmt: skip
 
 
 def test_a_run_gets_features_in_every_condition_with_the_subject_channels(study, tmp_path):
-    (tmp_path / "info.json").write_text(json.dumps({"ch_names": list(CHANNEL_NAMES)}))
+    (tmp_path / "info.json").write_text(json.dumps({"ch_names": list(CHANNEL_NAMES), "times": TIMES}))
     out_files = [tmp_path / "original" / "eeg_test.pt", tmp_path / "perturbed" / "eeg_test.pt"]
     extract_run_features(conditions={"original": [], "perturbed": list(VISUAL_CORTEX_CHANNELS)}, out_test_files=out_files,
                          info_file=tmp_path / "info.json", model_file=study / "model.pt",
@@ -127,3 +128,24 @@ def test_a_run_gets_features_in_every_condition_with_the_subject_channels(study,
         extract_run_features(conditions={"original": []}, out_test_files=[tmp_path / "x.pt"], info_file=tmp_path / "info.json",
                              model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
                              test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip
+
+
+def test_a_window_condition_reaches_the_features_through_the_run(study, tmp_path, monkeypatch):
+    """A crop to 0-0.2 s: every channel's output is its mean over the window, as perturb makes it."""
+    import necomimi.generation.features as features
+
+    monkeypatch.setattr(features, "load_encoder", lambda path: (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}}))
+    (tmp_path / "info.json").write_text(json.dumps({"ch_names": list(CHANNEL_NAMES), "times": TIMES}))
+    extract_run_features(conditions={"early": {"window": [0.0, 0.2], "action": "crop"}},
+                         out_test_files=[tmp_path / "early" / "eeg_test.pt"], info_file=tmp_path / "info.json",
+                         model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
+                         test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip
+    test = np.load(study / "eeg_test.npy").mean(axis=1)
+    expected = test[:, :, :21].mean(axis=-1)  # 0.00-0.20 s, both ends included
+    np.testing.assert_allclose(torch.load(tmp_path / "early" / "eeg_test.pt", weights_only=True).numpy(), expected, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match=r"condition 'late': window 2-3 s holds 0 of the epoch's 100 samples"):
+        extract_run_features(conditions={"late": {"window": [2.0, 3.0], "action": "noise_inside"}},
+                             out_test_files=[tmp_path / "late" / "eeg_test.pt"], info_file=tmp_path / "info.json",
+                             model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
+                             test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip
+    assert not (tmp_path / "late").exists()

@@ -16,7 +16,8 @@ from necomimi.data.synthetic.meg_signal import OCCIPITAL_SENSORS
 from necomimi.data.synthetic.meg_writer import things_tables
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
 from necomimi.data.things_meg import image_set_lists, read_things_images
-from necomimi.evaluation.perturbation import perturb_channels, resolve_channels
+from necomimi.conditions.perturb import perturb
+from necomimi.conditions.regions import resolve_channels
 from necomimi.preprocessing.outputs import read_channel_names
 from necomimi.utils.npy import load_trials
 from tests.meg_fixtures import preprocess
@@ -115,21 +116,22 @@ def test_the_occipital_set_perturbs_exactly_the_occipital_meg_sensors(meg_out):
     ch_names = read_channel_names(meg_out / "sub-BIGMEG1" / "info.json")
     assert resolve_channels("occipital", ch_names) == list(OCCIPITAL_SENSORS)
     data = np.load(meg_out / "sub-BIGMEG1" / "test.npy")[:, 0]
-    out = perturb_channels(data, resolve_channels("occipital", ch_names), np.random.default_rng(0), ch_names)
+    out = perturb(data, resolve_channels("occipital", ch_names), np.random.default_rng(0), ch_names)
     changed = [ch_names[i] for i in range(len(ch_names)) if not np.array_equal(out[:, i], data[:, i])]
     assert changed == list(OCCIPITAL_SENSORS)
-    by_name = perturb_channels(data, "occipital", np.random.default_rng(0), ch_names)  # the set's name works too
+    by_name = perturb(data, "occipital", np.random.default_rng(0), ch_names)  # the set's name works too
     np.testing.assert_array_equal(by_name, out)
 
 
 def test_named_channel_sets_are_resolved_against_the_data():
     assert resolve_channels("visual_cortex", CHANNEL_NAMES) == list(VISUAL_CORTEX_CHANNELS)
     assert resolve_channels(["O1", "Oz"], CHANNEL_NAMES) == ["O1", "Oz"]
-    with pytest.raises(ValueError, match=r"unknown channel set 'parietal'"):
-        resolve_channels("parietal", CHANNEL_NAMES)
-    with pytest.raises(ValueError, match=r"channel set 'occipital' has no channel among the data's 63 channels"):
-        resolve_channels("occipital", CHANNEL_NAMES)
+    assert resolve_channels("occipital", CHANNEL_NAMES) == ["PO7", "PO3", "POz", "PO4", "PO8", "O1", "Oz", "O2"]
+    with pytest.raises(ValueError, match=r"unknown channel set 'posterior'"):
+        resolve_channels("posterior", CHANNEL_NAMES)
+    with pytest.raises(ValueError, match=r"channel set 'visual_cortex' has no channel among the data's 3 channels"):
+        resolve_channels("visual_cortex", ["MLO11-1609", "MRO11-1609", "MZO01-1609"])
     with pytest.raises(ValueError, match=r"unknown channel\(s\) \['MLO11-1609'\]"):
         resolve_channels(["MLO11-1609"], CHANNEL_NAMES)
     with pytest.raises(ValueError, match="63 channels in the data but 2 channel names"):
-        perturb_channels(np.zeros((1, 63, 5), np.float32), ["O1"], np.random.default_rng(0), ["O1", "O2"])
+        perturb(np.zeros((1, 63, 5), np.float32), ["O1"], np.random.default_rng(0), ["O1", "O2"])

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
-from necomimi.evaluation.perturbation import perturb_channels
+from necomimi.conditions.perturb import perturb
 from necomimi.evaluation.tables import tabulate_retrieval
 
 
 def test_perturbation_replaces_only_the_listed_channels_with_matched_noise():
     rng = np.random.default_rng(0)
     eeg = (rng.standard_normal((5, 63, 2000)) * 3 + 7).astype(np.float32)
-    out = perturb_channels(eeg, list(VISUAL_CORTEX_CHANNELS), np.random.default_rng(1))
+    out = perturb(eeg, list(VISUAL_CORTEX_CHANNELS), np.random.default_rng(1))
     index = [CHANNEL_NAMES.index(n) for n in VISUAL_CORTEX_CHANNELS]
     others = [i for i in range(63) if i not in index]
     np.testing.assert_array_equal(out[:, others], eeg[:, others])
@@ -22,10 +22,10 @@ def test_perturbation_replaces_only_the_listed_channels_with_matched_noise():
     np.testing.assert_allclose(out[:, index].mean(-1), eeg[:, index].mean(-1), atol=0.3)
     np.testing.assert_allclose(out[:, index].std(-1), eeg[:, index].std(-1, ddof=1), rtol=0.1)
     # Seeded: the same generator state gives the same noise.
-    again = perturb_channels(eeg, list(VISUAL_CORTEX_CHANNELS), np.random.default_rng(1))
+    again = perturb(eeg, list(VISUAL_CORTEX_CHANNELS), np.random.default_rng(1))
     np.testing.assert_array_equal(out, again)
     with pytest.raises(ValueError, match=r"unknown channel\(s\) \['OZ'\]"):
-        perturb_channels(eeg, ["OZ"], rng)
+        perturb(eeg, ["OZ"], rng)
 
 
 def test_tables_are_written_and_test_selection_is_labelled(tmp_path):

@@ -2,7 +2,9 @@
 from pathlib import Path
 
 import necomimi  # installs the CPU torchvision/torchaudio compatibility finder first
-from necomimi.config import check_config, config_slice
+from necomimi.conditions import check_conditions, parse_conditions
+from necomimi.config import ConfigError, check_config, config_slice
+from necomimi.data import things_eeg2
 from necomimi.utils.gpus import job_gpus
 
 check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -73,9 +75,20 @@ MODES = GENERATION["modes"]
 RUN_MODES = [mode for mode in MODES if mode != "gt"]
 GT = "gt" in MODES
 GT_IMAGES = results("images/gt")
-#: The study's conditions: name -> channels replaced by noise (a list, or a named set
-#: of necomimi.evaluation.perturbation.CHANNEL_SETS such as MEG's "occipital").
+#: The study's conditions as the config gives them: name -> channels replaced by noise
+#: (a list, or a set of necomimi.conditions.regions.CHANNEL_SETS such as "occipital"),
+#: or a time-window ablation (necomimi.conditions.condition). Checked here, before any
+#: job runs, against the epoch (and THINGS-EEG2's 63 channels).
 CONDITION_CHANNELS = config["meg"]["conditions"] if MEG else config["conditions"]
+if MEG:
+    EPOCH = (config["meg"]["preprocessing"]["tmin"], config["meg"]["preprocessing"]["tmax"])
+else:  # the baseline is cut: 0 s to tmax
+    EPOCH = (0.0, config["preprocessing"]["tmax"])
+try:
+    check_conditions(CONDITION_CHANNELS, epoch=EPOCH, ch_names=None if MEG else things_eeg2.CHANNEL_NAMES,
+                     where="meg.conditions" if MEG else "conditions")  # fmt: skip
+except ValueError as error:
+    raise ConfigError(f"invalid config: {error}") from None
 CONDITIONS = list(CONDITION_CHANNELS)
 #: GPUs a job of a GPU stage (CLIP targets, training, features, priors, images, scores)
 #: asks for: one where the config's device is CUDA (``auto`` on a machine with an NVIDIA
@@ -314,6 +327,12 @@ RETRIEVAL_OUTPUTS = [
     results("tables/retrieval_table1.html"),
     results("tables/retrieval_table2.html"),
 ]
+#: The ablation table and figure (rule tabulate_ablations), when a condition changes the data.
+ABLATION_OUTPUTS = (
+    [results(path) for path in ("ablations.csv", "tables/ablations.md", "tables/ablations.html", "figures/ablations.png")]
+    if any(not condition.is_reference for condition in parse_conditions(CONDITION_CHANNELS).values())
+    else []
+)
 #: What rule tabulate_images writes for ``snakemake --report`` beside the study's tables.
 #: The default target asks for it: Snakemake makes a missing output only where asked.
 REPORT_OUTPUTS = [
@@ -329,4 +348,4 @@ def final_outputs():
     ``results/cat_scores.csv`` alone does too: its rule waits for the retrieval
     tables, so ``snakemake results/cat_scores.csv`` regenerates everything.
     """
-    return [*RETRIEVAL_OUTPUTS, results("cat_scores.csv"), *REPORT_OUTPUTS]
+    return [*RETRIEVAL_OUTPUTS, *ABLATION_OUTPUTS, results("cat_scores.csv"), *REPORT_OUTPUTS]

@@ -107,6 +107,7 @@ rule tabulate_images:
         gt_folder=[GT_IMAGES] if GT else [],
         image_set=IMAGE_SET_INPUT,
         retrieval=RETRIEVAL_OUTPUTS,  # the study's final target waits for its first half
+        ablations=ABLATION_OUTPUTS,  # and for the ablation table
     output:
         metrics=results("image_metrics.csv"),
         cat=results("cat_scores.csv"),
