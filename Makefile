@@ -1,6 +1,6 @@
 # Two commands on a fresh machine (README "Quickstart"):
 #   make demo   create .venv if needed, install, run the demo study
-#   make test   create .venv if needed, install, run the whole test suite
+#   make test   create .venv if needed, install, run `ruff check .`, then the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
@@ -23,6 +23,7 @@ demo: $(STAMP)
 	PATH="$(BIN):$$PATH" snakemake --cores $(CORES)
 
 test: $(STAMP)
+	PATH="$(BIN):$$PATH" ruff check .
 	PATH="$(BIN):$$PATH" python -m pytest
 
 clean:

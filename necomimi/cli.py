@@ -74,9 +74,11 @@ def _add_regenerate_parser(subparsers) -> None:
             "recorded image. Exit status 0 if identical, 1 if not."
         ),
     )
-    parser.add_argument("folder", help="a mode folder: results/images/<protocol>/<encoder>/sub-XX/seed-N/<condition>/<mode>, or results/images/gt")
+    parser.add_argument("folder", help="a mode folder: results/images/<protocol>/<encoder>/sub-XX/seed-N/"
+                                       "<condition>/<mode>, or results/images/gt")  # fmt: skip
     parser.add_argument("index", type=int, help="0-based test index (the NNN of NNN_<concept>.png)")
-    parser.add_argument("--out", default=None, help="PNG to write (default: the image's own file name, in the current folder)")
+    parser.add_argument("--out", default=None,
+                        help="PNG to write (default: the image's own file name, in the current folder)")
 
 
 def _regenerate(args: argparse.Namespace) -> int:

@@ -131,7 +131,9 @@ def read_legacy_preprocessed(path: str | Path) -> LegacyPreprocessed:
     ch_names = [str(name) for name in content["ch_names"]]
     times = np.asarray(content["times"], dtype=np.float64)
     if data.ndim != 4:
-        raise ValueError(f"{path}: preprocessed_eeg_data must be 4-D (images, repetitions, channels, times), got shape {data.shape}")
+        raise ValueError(
+            f"{path}: preprocessed_eeg_data must be 4-D (images, repetitions, channels, times), got shape {data.shape}"
+        )
     if data.shape[2] != len(ch_names):
         raise ValueError(f"{path}: {data.shape[2]} channels in the data but {len(ch_names)} ch_names")
     n_times = data.shape[3]

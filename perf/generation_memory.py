@@ -45,12 +45,13 @@ EMBED_DIM, SIZE = 32, 64
 
 def _build_tiny(root: Path) -> None:
     """The demo decoder plus what the reference also loads: an image encoder and a CLIP."""
-    import necomimi  # noqa: F401
+    import necomimi  # noqa: F401  (first: its import hook lets transformers import on a CPU torch)
+
+    # isort: split
+    import torch
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     from necomimi.generation.demo_decoder import build_demo_decoder
-
-    import torch
 
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(8, 3, SIZE, SIZE, generator=generator) * 2 - 1  # one training step: only the sizes count here
@@ -69,7 +70,8 @@ def _child(side: str, root: Path, n_images: int, device_name: str, clip_weights:
     from necomimi.generation.decoder import load_decoder
 
     device = torch.device(device_name)
-    embeddings = torch.nn.functional.normalize(torch.randn(n_images, EMBED_DIM, generator=torch.Generator().manual_seed(0)), dim=-1)
+    generator = torch.Generator().manual_seed(0)
+    embeddings = torch.nn.functional.normalize(torch.randn(n_images, EMBED_DIM, generator=generator), dim=-1)
     start = time.perf_counter()
     if side == "necomimi":
         decoder = load_decoder(root / "sdxl", root / "ip" / "ip-adapter_tiny.safetensors", device=device)
@@ -90,7 +92,8 @@ def _child(side: str, root: Path, n_images: int, device_name: str, clip_weights:
         pipeline.to(device)
         pipeline.set_progress_bar_config(disable=True)
         if clip_weights:  # the second, unused CLIP of the step-2 scripts
-            clip = load_clip("necomimi-tiny-clip", clip_weights, Path(clip_weights).with_name("necomimi-tiny-clip.json"))[0].to(device)
+            clip_config = Path(clip_weights).with_name("necomimi-tiny-clip.json")
+            clip = load_clip("necomimi-tiny-clip", clip_weights, clip_config)[0].to(device)
             assert clip is not None
 
         def render(index):
@@ -118,8 +121,15 @@ def _real_size_weights() -> list[dict]:
     """Parameters of every component at the real sizes, built on the meta device."""
     import torch
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import (CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection,
-                              CLIPVisionConfig, CLIPVisionModelWithProjection)  # fmt: skip
+    from transformers import (
+        CLIPConfig,
+        CLIPModel,
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPTextModelWithProjection,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
 
     with torch.device("meta"):
         unet = UNet2DConditionModel(  # stabilityai/sdxl-turbo unet/config.json
@@ -131,7 +141,8 @@ def _real_size_weights() -> list[dict]:
             projection_class_embeddings_input_dim=2816,
         )  # fmt: skip
         vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
-                            up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, layers_per_block=2)  # fmt: skip
+                            up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4,
+                            layers_per_block=2)  # fmt: skip
         text_encoder = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
                                                     num_attention_heads=12, projection_dim=768))  # fmt: skip
         text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(hidden_size=1280, intermediate_size=5120,
@@ -141,12 +152,14 @@ def _real_size_weights() -> list[dict]:
             hidden_size=1664, intermediate_size=8192, num_hidden_layers=48, num_attention_heads=16, patch_size=14,
             image_size=224, projection_dim=1280))  # fmt: skip
         vit_h = CLIPModel(CLIPConfig(  # OpenCLIP ViT-H-14 (laion2b_s32b_b79k)
-            text_config={"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "num_attention_heads": 16},
+            text_config={"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
+                         "num_attention_heads": 16},
             vision_config={"hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32,
                            "num_attention_heads": 16, "patch_size": 14, "image_size": 224},
             projection_dim=1024))  # fmt: skip
     # ip-adapter_sdxl_vit-h: ImageProjection 1024 -> 4 x 2048 plus to_k_ip/to_v_ip per cross-attention
-    cross = [unet.get_submodule(name.removesuffix(".processor")) for name in unet.attn_processors if name.endswith("attn2.processor")]
+    cross = [unet.get_submodule(name.removesuffix(".processor"))
+             for name in unet.attn_processors if name.endswith("attn2.processor")]  # fmt: skip
     ip_adapter = 1024 * 4 * 2048 + 4 * 2048 + 2 * 2048 + sum(2 * attention.to_k.weight.numel() for attention in cross)
     return [
         {"component": "UNet", "parameters": _count(unet), "reference": "float32", "necomimi": "float16"},
@@ -193,13 +206,15 @@ def main() -> None:
             print(rows[-1], flush=True)
     measured = pd.DataFrame(rows)
     counted = pd.DataFrame(_real_size_weights())
-    counted["reference_gib"] = [round(_gib(n, p), 2) for n, p in zip(counted["parameters"], counted["reference"], strict=True)]
-    counted["necomimi_gib"] = [round(_gib(n, p), 2) for n, p in zip(counted["parameters"], counted["necomimi"], strict=True)]
+    parameters = counted["parameters"]
+    counted["reference_gib"] = [round(_gib(n, p), 2) for n, p in zip(parameters, counted["reference"], strict=True)]
+    counted["necomimi_gib"] = [round(_gib(n, p), 2) for n, p in zip(parameters, counted["necomimi"], strict=True)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     measured.to_csv(RESULTS / "generation_memory.csv", index=False)
     counted.to_csv(RESULTS / "generation_memory_weights.csv", index=False)
     ours, ref = rows
     total_ref, total_ours = counted["reference_gib"].sum(), counted["necomimi_gib"].sum()
+    text_encoders_gib = _gib(int(counted["parameters"][3:5].sum()), "float16")
     (RESULTS / "generation_memory.md").write_text(
         "# Image decoder memory: necomimi vs the reference's process\n\n"
         f"## Measured: the demo's tiny decoder on {args.device}, {args.images} images of {SIZE} x {SIZE}, "
@@ -212,10 +227,12 @@ def main() -> None:
         "## Counted: weights resident while rendering, at the real sizes (built on the meta device)\n\n"
         + counted.to_markdown(index=False)
         + f"\n\nTotal resident weights: reference {total_ref:.1f} GiB (float32, everything loaded), necomimi "
-        f"{total_ours:.1f} GiB (float16 on CUDA; the text encoders, {_gib(int(counted['parameters'][3:5].sum()), 'float16'):.1f} GiB "
+        f"{total_ours:.1f} GiB (float16 on CUDA; the text encoders, {text_encoders_gib:.1f} GiB "
         f"in float16, are on the GPU only while the empty prompt is encoded, before the UNet is moved there): "
-        f"{total_ref / total_ours:.1f}x less. Activations come on top of both (a batch of 512 x 512 images at 4 steps)."
-        + ("" if args.device.startswith("cuda") else " The GPU peak is measured by running this script with `--device cuda` on a GPU.")
+        f"{total_ref / total_ours:.1f}x less. Activations come on top of both "
+        "(a batch of 512 x 512 images at 4 steps)."
+        + ("" if args.device.startswith("cuda")
+           else " The GPU peak is measured by running this script with `--device cuda` on a GPU.")
         + "\n",
         encoding="utf-8",
     )

@@ -40,7 +40,8 @@ def _write_images(root: Path, n_images: int, n_groups: int) -> None:
     from scipy.ndimage import gaussian_filter
 
     rng = np.random.default_rng(0)
-    for folder, size, count, suffix in (("truth", 500, n_images, "jpg"), *[(f"group{g}", 512, n_images, "png") for g in range(n_groups)]):  # fmt: skip
+    for folder, size, count, suffix in (("truth", 500, n_images, "jpg"),
+                                        *[(f"group{g}", 512, n_images, "png") for g in range(n_groups)]):  # fmt: skip
         (root / folder).mkdir(parents=True)
         for index in range(count):
             noise = gaussian_filter(rng.random((size, size, 3)), sigma=(12, 12, 0))
@@ -71,6 +72,7 @@ def _child(side: str, root: Path, n_groups: int) -> None:
 
 
 def main() -> None:
+    """Time both sides on the same images, check they agree, record the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=200, help="test images (200 on THINGS-EEG2)")
     parser.add_argument("--groups", type=int, default=6, help="groups per run (2 conditions x 3 modes)")

@@ -251,7 +251,8 @@ def _run_child(side: str, paths: list[Path]) -> None:
 
         derivative, image_paths, concept_index, out_dir = paths
         split = preprocess_meg_derivative(derivative, out_dir, image_paths=image_paths,
-                                          image_concept_index=concept_index, cache_dir=out_dir.parent / "sha256")  # fmt: skip
+                                          image_concept_index=concept_index,
+                                          cache_dir=out_dir.parent / "sha256")  # fmt: skip
         n = split.counts["n_trials"]
     elif side == "atm":
         from tests.reference_meg_preprocessing import atm_reference
@@ -432,7 +433,10 @@ def _report_a(table: pd.DataFrame) -> str:
         + "\n\n"
     )
     if len(full):
-        text += f"Ours on a full participant (27,048 epochs; the real derivative is 8.25 GB in 4 parts): {_outcome(full)}.\n"
+        text += (
+            "Ours on a full participant (27,048 epochs; the real derivative is 8.25 GB in 4 parts): "
+            f"{_outcome(full)}.\n"
+        )
     text += (
         f"A straight line through ours' {len(ours)} sizes gives {our_intercept:.0f} MB + {our_slope:.0f} MB x the\n"
         "fraction of a participant: what grows is what is held per trial (events, metadata, index\n"

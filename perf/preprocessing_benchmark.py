@@ -1,4 +1,4 @@
-"""Benchmark: necomimi's preprocessing vs the literal reference algorithm.
+r"""Benchmark: necomimi's preprocessing vs the literal reference algorithm.
 
 Runs both on synthetic subjects of growing size (fractions of a real THINGS-EEG2
 subject: 16540 training images x 4 repetitions and 200 test images x 80 in 4
@@ -8,7 +8,7 @@ process; its wall time and peak resident memory (``ru_maxrss``) are recorded in
 
 Usage (from the repository root, in the installed environment)::
 
-    python perf/preprocessing_benchmark.py --work-dir /tmp/bench \\
+    python perf/preprocessing_benchmark.py --work-dir /tmp/bench \
         --fractions 0.0625 0.125 0.25 --full-size-dir /tmp/full
 
 ``--full-size-dir`` is a dataset written by ``necomimi synth DIR --full-size``; it is

@@ -48,7 +48,8 @@ def _child(side: str, eeg_train: Path, steps: int) -> None:
     shape = np.load(eeg_train, mmap_mode="r").shape
     n_images, n_reps = shape[:2]
     rng = np.random.default_rng(0)
-    image = torch.nn.functional.normalize(torch.from_numpy(rng.standard_normal((n_images, 1024), dtype=np.float32)), dim=-1)
+    image = torch.from_numpy(rng.standard_normal((n_images, 1024), dtype=np.float32))
+    image = torch.nn.functional.normalize(image, dim=-1)
     if side == "reference":
         data = torch.from_numpy(np.load(eeg_train).astype(np.float64)).float().view(-1, *shape[2:])
 
@@ -123,7 +124,8 @@ def main() -> None:
         return
     rows = []
     for side in ("ours", "reference"):
-        command = [sys.executable, __file__, "--child", side, "--eeg-train", str(args.eeg_train), "--steps", str(args.steps)]
+        command = [sys.executable, __file__, "--child", side,
+                   "--eeg-train", str(args.eeg_train), "--steps", str(args.steps)]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         rows.append({"implementation": side, **json.loads(result.stdout.strip().splitlines()[-1])})
         print(rows[-1], flush=True)

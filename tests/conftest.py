@@ -107,7 +107,8 @@ def write_targets(path: Path, train_image: np.ndarray, test_image: np.ndarray, p
             group["text"] = image[::per].astype(np.float32)
             group["concept_of_image"] = concept
             group["folder"] = np.array([f"{c + 1:05d}_concept_{c}" for c in concept], dtype=h5py.string_dtype())
-            group["file"] = np.array([f"concept_{c}_{i:02d}.jpg" for i, c in enumerate(concept)], dtype=h5py.string_dtype())
+            group["file"] = np.array([f"concept_{c}_{i:02d}.jpg" for i, c in enumerate(concept)],
+                                     dtype=h5py.string_dtype())  # fmt: skip
     return path
 
 
@@ -129,7 +130,8 @@ def tiny_decoder(tmp_path_factory) -> tuple[Path, Path]:
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(8, 3, 32, 32, generator=generator) * 2 - 1
     build_demo_decoder(sdxl, ip_adapter, images=images, embeddings=torch.randn(8, 12, generator=generator), seed=0,
-                       vae_steps=2, unet_steps=2, batch_size=4, vae_lr=1e-3, unet_lr=1e-3, num_inference_steps=2)  # fmt: skip
+                       vae_steps=2, unet_steps=2, batch_size=4, vae_lr=1e-3, unet_lr=1e-3,
+                       num_inference_steps=2)  # fmt: skip
     return sdxl, ip_adapter
 
 

@@ -14,7 +14,8 @@ from necomimi.utils.atomic import atomic_path
 
 
 def judge_image_files(image_files: list[Path], table: pd.DataFrame, clip, preprocess, tokenizer, *,
-                      templates: Mapping[str, str], top_k: Mapping[str, int], batch_size: int = 64) -> Judgement:  # fmt: skip
+                      templates: Mapping[str, str], top_k: Mapping[str, int],
+                      batch_size: int = 64) -> Judgement:  # fmt: skip
     """The CLIP judge on one image per test concept, in test order.
 
     Parameters

@@ -131,8 +131,10 @@ def human_judgement(ratings_file: str | Path, n_images: int) -> Judgement:
     if len(repeated):
         row = repeated.iloc[0]
         raise ValueError(f"{path}: image {row['index']} rated twice for {row['tag_type']}")
-    grid = ratings.pivot(index="index", columns="tag_type", values="match").reindex(index=range(n_images), columns=list(TAG_TYPES))
+    grid = ratings.pivot(index="index", columns="tag_type", values="match")
+    grid = grid.reindex(index=range(n_images), columns=list(TAG_TYPES))
     if grid.isna().any().any():
         image, kind = next((i, k) for i in grid.index for k in grid.columns if pd.isna(grid.loc[i, k]))
-        raise ValueError(f"{path}: no rating for image {image}, tag type {kind} ({int(grid.isna().sum().sum())} missing)")
+        missing = int(grid.isna().sum().sum())
+        raise ValueError(f"{path}: no rating for image {image}, tag type {kind} ({missing} missing)")
     return Judgement(grid.to_numpy(dtype=bool), np.full(len(TAG_TYPES), np.nan))

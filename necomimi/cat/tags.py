@@ -48,12 +48,14 @@ def read_tag_table(path: str | Path, folders: list[str] | None = None) -> pd.Dat
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
     table = table[list(COLUMNS)]
-    empty = [(row + 2, column) for column in TAG_TYPES for row in (table[column].str.strip() == "").to_numpy().nonzero()[0]]
+    empty = [(row + 2, column) for column in TAG_TYPES
+             for row in (table[column].str.strip() == "").to_numpy().nonzero()[0]]  # fmt: skip
     if empty:
         line, column = empty[0]
         raise ValueError(f"{path}: {len(empty)} empty tag(s), the first in column {column} on line {line}")
     if folders is not None and list(table["folder"]) != list(folders):
-        mismatch = next((i for i, (a, b) in enumerate(zip(table["folder"], folders)) if a != b), min(len(table), len(folders)))
+        mismatch = next((i for i, (a, b) in enumerate(zip(table["folder"], folders, strict=False)) if a != b),
+                        min(len(table), len(folders)))  # fmt: skip
         raise ValueError(
             f"{path}: lists {len(table)} concepts, the test images {len(folders)}; first difference at "
             f"position {mismatch + 1}: {table['folder'].get(mismatch, '<none>')!r} vs "

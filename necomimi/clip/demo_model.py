@@ -14,11 +14,10 @@ import logging
 from pathlib import Path
 
 import open_clip
+import pandas as pd
 import torch
 from PIL import Image
 from safetensors.torch import save_file
-
-import pandas as pd
 
 from necomimi.data.things_eeg2 import TEST_IMAGES_DIR, TRAINING_IMAGES_DIR, text_prompt
 from necomimi.utils.atomic import atomic_path

@@ -48,7 +48,8 @@ def load_clip(model: str, pretrained: str | Path, model_config: str | Path | Non
 def encode_text(clip, tokenizer, texts: list[str], batch_size: int = 256) -> torch.Tensor:
     """L2-normalised text embeddings, float32, on the CPU (computed on the model's device)."""
     device = next(clip.parameters()).device
-    out = [clip.encode_text(tokenizer(texts[i : i + batch_size]).to(device)).cpu() for i in range(0, len(texts), batch_size)]
+    out = [clip.encode_text(tokenizer(texts[i : i + batch_size]).to(device)).cpu()
+           for i in range(0, len(texts), batch_size)]  # fmt: skip
     return torch.nn.functional.normalize(torch.cat(out).float(), dim=-1)
 
 

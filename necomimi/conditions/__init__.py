@@ -13,4 +13,12 @@ from necomimi.conditions.condition import Condition, check_conditions, parse_con
 from necomimi.conditions.perturb import perturb
 from necomimi.conditions.regions import CHANNEL_SETS, REGIONS, resolve_channels
 
-__all__ = ["CHANNEL_SETS", "REGIONS", "Condition", "check_conditions", "parse_conditions", "perturb", "resolve_channels"]
+__all__ = [
+    "CHANNEL_SETS",
+    "REGIONS",
+    "Condition",
+    "check_conditions",
+    "parse_conditions",
+    "perturb",
+    "resolve_channels",
+]

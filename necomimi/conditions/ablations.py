@@ -102,8 +102,10 @@ def ablation_table(
     # Retrieval first (2-way, then the largest k), then the image metrics; conditions in config order.
     order = {"measure": dict.fromkeys(tidy["measure"]), "condition": parsed}
     ranks = {column: {name: i for i, name in enumerate(names)} for column, names in order.items()}
-    table = table.sort_values(["protocol", "measure", "encoder", "condition"], kind="stable",
-                              key=lambda column: column.map(ranks[column.name]) if column.name in ranks else column)  # fmt: skip
+    def rank(column: pd.Series) -> pd.Series:
+        return column.map(ranks[column.name]) if column.name in ranks else column
+
+    table = table.sort_values(["protocol", "measure", "encoder", "condition"], kind="stable", key=rank)
     return table.reset_index(drop=True)
 
 
@@ -124,7 +126,8 @@ def ablation_markdown(table: pd.DataFrame) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for condition, rows in group.groupby("condition", sort=False):
             by_encoder = rows.set_index("encoder")
-            cells = [_cell(*by_encoder.loc[e, ["mean", "ci95", "change"]]) if e in by_encoder.index else "n/a" for e in encoders]
+            cells = [_cell(*by_encoder.loc[e, ["mean", "ci95", "change"]]) if e in by_encoder.index else "n/a"
+                     for e in encoders]  # fmt: skip
             lines.append("| " + " | ".join([condition, rows["replaces"].iloc[0], *cells]) + " |")
         parts.append(f"## {measure}, protocol {protocol}\n\n" + "\n".join(lines) + "\n")
     return "\n".join(parts)

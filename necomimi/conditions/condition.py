@@ -145,7 +145,9 @@ def parse_condition(name: str, value) -> Condition:
         return Condition(name=name, channels=_parse_channels(name, value))
     unknown = sorted(set(value) - set(CONDITION_KEYS))
     if unknown:
-        raise ValueError(f"condition {name!r}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(CONDITION_KEYS)}")
+        raise ValueError(
+            f"condition {name!r}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(CONDITION_KEYS)}"
+        )
     missing = [key for key in ("window", "action") if key not in value]
     if missing:
         raise ValueError(f"condition {name!r}: a window condition needs {' and '.join(map(repr, missing))}; "
@@ -157,7 +159,9 @@ def parse_condition(name: str, value) -> Condition:
         raise ValueError(f"condition {name!r}: window must be [start_s, stop_s], got {window!r}")
     start, stop = float(window[0]), float(window[1])
     if not start < stop:
-        raise ValueError(f"condition {name!r}: empty window [{start:g}, {stop:g}] s; the start must come before the stop")
+        raise ValueError(
+            f"condition {name!r}: empty window [{start:g}, {stop:g}] s; the start must come before the stop"
+        )
     action = value.get("action")
     if action not in WINDOW_ACTIONS:
         raise ValueError(f"condition {name!r}: action must be one of {', '.join(WINDOW_ACTIONS)}, got {action!r}")

@@ -89,7 +89,9 @@ def resolve_channels(channels: str | Sequence[str], ch_names: Sequence[str]) -> 
     """
     if isinstance(channels, str):
         if channels not in CHANNEL_SETS:
-            raise ValueError(f"unknown channel set {channels!r}; expected a list of channels or one of {sorted(CHANNEL_SETS)}")
+            raise ValueError(
+                f"unknown channel set {channels!r}; expected a list of channels or one of {sorted(CHANNEL_SETS)}"
+            )
         resolved = CHANNEL_SETS[channels](list(ch_names))
         if not resolved:
             raise ValueError(f"channel set {channels!r} has no channel among the data's {len(ch_names)} channels")

@@ -230,7 +230,7 @@ def read_things_images(image_paths: str | Path, image_concept_index: str | Path)
             f"{image_paths} and {image_concept_index}: concept number(s) "
             f"{names.index[names > 1].tolist()[:5]} have images in more than one folder"
         )
-    table["folder"] = [image_folder(n, c) for n, c in zip(table["things_category_nr"], table["concept"])]
+    table["folder"] = [image_folder(n, c) for n, c in zip(table["things_category_nr"], table["concept"], strict=True)]
     table.attrs.update(image_paths=str(image_paths), image_concept_index=str(image_concept_index))
     return table
 
@@ -261,11 +261,12 @@ def image_set_lists(image_dir: str | Path, images: pd.DataFrame) -> dict[str, tu
         If a partition folder is missing or empty, or holds an image the THINGS tables
         do not list under that concept folder; the message names both.
     """
-    number_of = {(folder, file): int(nr) for nr, folder, file in zip(images.index, images["folder"], images["file"])}
+    number_of = {(folder, file): int(nr)
+                 for nr, folder, file in zip(images.index, images["folder"], images["file"], strict=True)}  # fmt: skip
     lists = {}
     for partition in ("training", "test"):
         folders, files = list_images(image_dir, partition)
-        unknown = [f"{d}/{f}" for d, f in zip(folders, files) if (d, f) not in number_of]
+        unknown = [f"{d}/{f}" for d, f in zip(folders, files, strict=True) if (d, f) not in number_of]
         if unknown:
             raise ValueError(
                 f"{image_dir}: {len(unknown)} {partition} image(s) are not in the THINGS tables "

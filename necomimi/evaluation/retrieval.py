@@ -67,7 +67,9 @@ def evaluate_retrieval(
     features = load_features(features_file)
     images = torch.from_numpy(read_targets(targets_file, "test").image)
     if len(features) != len(images):
-        raise ValueError(f"{features_file}: {len(features)} test features for {len(images)} test images in {targets_file}")
+        raise ValueError(
+            f"{features_file}: {len(features)} test features for {len(images)} test images in {targets_file}"
+        )
     similarity = (torch.nn.functional.normalize(features, dim=-1) @ images.T).numpy()
     n = len(images)
     settings = sorted({(min(k, n), 1) for k in TOP1_KS} | {(min(k, n), 5) for k in TOP5_KS if min(k, n) >= 5})

@@ -10,10 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from necomimi.utils.html_tables import write_html_table  # noqa: E402
-from necomimi.stats import mean_ci  # noqa: E402
 
+from necomimi.stats import mean_ci  # noqa: E402
 from necomimi.utils.atomic import atomic_path  # noqa: E402
+from necomimi.utils.html_tables import write_html_table  # noqa: E402
 
 RUN_COLUMNS = ["protocol", "encoder", "subject", "seed", "condition"]
 

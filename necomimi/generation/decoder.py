@@ -101,11 +101,14 @@ def check_ip_adapter_file(path: str | Path) -> int:
     try:
         with safe_open(path, framework="pt") as weights:
             keys = set(weights.keys())
-            shape = weights.get_slice("image_proj.proj.weight").get_shape() if "image_proj.proj.weight" in keys else None
+            projection = "image_proj.proj.weight"
+            shape = weights.get_slice(projection).get_shape() if projection in keys else None
     except Exception as error:  # safetensors raises its own error types for corrupt files
         raise ValueError(f"{path}: not a readable safetensors file ({error})") from error
     if shape is None or not any(key.startswith("ip_adapter.") and key.endswith(".to_k_ip.weight") for key in keys):
-        raise ValueError(f"{path}: not an IP-Adapter; expected keys image_proj.proj.weight and ip_adapter.<k>.to_k_ip.weight")
+        raise ValueError(
+            f"{path}: not an IP-Adapter; expected keys image_proj.proj.weight and ip_adapter.<k>.to_k_ip.weight"
+        )
     return int(shape[1])
 
 
@@ -232,7 +235,8 @@ def load_decoder(sdxl_dir: str | Path, ip_adapter_file: str | Path, *, device: t
     pipeline.prepare_ip_adapter_image_embeds = _ip_adapter_embeds_per_image  # one embedding per image of a batch
     for name in _TEXT_ENCODERS:
         getattr(pipeline, name).to(device)
-    prompt_embeds, _, pooled_prompt_embeds, _ = pipeline.encode_prompt("", device=device, do_classifier_free_guidance=False)
+    prompt_embeds, _, pooled_prompt_embeds, _ = pipeline.encode_prompt("", device=device,
+                                                                       do_classifier_free_guidance=False)  # fmt: skip
     # the image processor load_ip_adapter adds is unused too: embeddings are passed
     for name in (*_TEXT_ENCODERS, *_TOKENIZERS, "feature_extractor"):
         setattr(pipeline, name, None)

@@ -30,7 +30,13 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProject
 
 from necomimi.clip.targets import read_targets
 from necomimi.data.things_eeg2 import TRAINING_IMAGES_DIR
-from necomimi.generation.demo_decoder_training import LATENT_CHANNELS, normalise_latents, thumbnail_latents, train_unet, train_vae
+from necomimi.generation.demo_decoder_training import (
+    LATENT_CHANNELS,
+    normalise_latents,
+    thumbnail_latents,
+    train_unet,
+    train_vae,
+)
 from necomimi.utils.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -155,7 +161,8 @@ def loaded_ip_adapter_state_dict(unet: UNet2DConditionModel) -> dict:
     """The IP-Adapter weights loaded into ``unet`` (``load_ip_adapter``), in h94's key layout."""
     projection = unet.encoder_hid_proj.image_projection_layers[0].state_dict()
     processors = unet.attn_processors
-    key_values = [(processors[name].to_k_ip[0].weight, processors[name].to_v_ip[0].weight) for name in _cross_attention(unet)]
+    key_values = [(processors[name].to_k_ip[0].weight, processors[name].to_v_ip[0].weight)
+                  for name in _cross_attention(unet)]  # fmt: skip
     return _h94_layout(projection, key_values)
 
 
@@ -179,7 +186,8 @@ def demo_training_set(image_dir: str | Path, targets_file: str | Path) -> tuple[
     """
     targets = read_targets(targets_file, "training")
     folder = Path(image_dir) / TRAINING_IMAGES_DIR
-    pixels = [np.asarray(Image.open(folder / concept / name).convert("RGB")) for concept, name in zip(targets.folder, targets.file, strict=True)]
+    pixels = [np.asarray(Image.open(folder / concept / name).convert("RGB"))
+              for concept, name in zip(targets.folder, targets.file, strict=True)]  # fmt: skip
     images = torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).float() / 127.5 - 1
     return images, torch.from_numpy(targets.image).float()
 
@@ -219,7 +227,9 @@ def build_demo_decoder(sdxl_dir: str | Path, ip_adapter_file: str | Path, *, ima
         The generation's sampling steps, whose timesteps the UNet is trained at.
     """
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != images.shape[3] or images.shape[2] % 4:
-        raise ValueError(f"the demo decoder trains on (n, 3, H, H) images with H a multiple of 4, got {tuple(images.shape)}")
+        raise ValueError(
+            f"the demo decoder trains on (n, 3, H, H) images with H a multiple of 4, got {tuple(images.shape)}"
+        )
     if embeddings.ndim != 2 or len(embeddings) != len(images):
         raise ValueError(f"{len(images)} training images need (n, D) embeddings, got {tuple(embeddings.shape)}")
     image_size, image_embed_dim = images.shape[-1], embeddings.shape[1]
@@ -247,7 +257,8 @@ def build_demo_decoder(sdxl_dir: str | Path, ip_adapter_file: str | Path, *, ima
         pipeline.load_ip_adapter(scratch, subfolder="", weight_name=initial.name, image_encoder_folder=None,
                                  local_files_only=True)  # fmt: skip
     train_unet(pipeline, latents, embeddings, steps=unet_steps, batch_size=batch_size, lr=unet_lr,
-               num_inference_steps=num_inference_steps, height=image_size, width=image_size, generator=generator)  # fmt: skip
+               num_inference_steps=num_inference_steps, height=image_size, width=image_size,
+               generator=generator)  # fmt: skip
     weights = loaded_ip_adapter_state_dict(unet)
     pipeline.unload_ip_adapter()
     sdxl_dir = Path(sdxl_dir)

@@ -129,7 +129,9 @@ def train_unet(pipeline: StableDiffusionXLPipeline, latents: torch.Tensor, embed
     """
     unet, scheduler = pipeline.unet, pipeline.scheduler
     if scheduler.config.prediction_type != "v_prediction":
-        raise ValueError(f"train_unet trains a v-predicting UNet; the scheduler predicts {scheduler.config.prediction_type}")
+        raise ValueError(
+            f"train_unet trains a v-predicting UNet; the scheduler predicts {scheduler.config.prediction_type}"
+        )
     with torch.no_grad():
         prompt, _, pooled, _ = pipeline.encode_prompt("", device=torch.device("cpu"), do_classifier_free_guidance=False)
     # what the pipeline passes as time ids: original size, crop corner, target size

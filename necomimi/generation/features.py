@@ -125,7 +125,8 @@ def extract_features(
     for path, array in (*zip(train_files, trains, strict=True), (test_file, test)):
         if array.ndim != 4 or array.shape[2:] != expected:
             raise ValueError(
-                f"{path}: expected (images, repetitions, {expected[0]}, {expected[1]}) EEG for {model_file}, got {array.shape}"
+                f"{path}: expected (images, repetitions, {expected[0]}, {expected[1]}) EEG for {model_file}, "
+                f"got {array.shape}"
             )
     if len({array.shape[0] for array in trains}) != 1:
         raise ValueError(f"{', '.join(map(str, train_files))}: different numbers of training images")

@@ -244,7 +244,8 @@ def generate_images(
             prior, scheduler = load_prior(prior_file)
             prior.to(renderer.device)
             prior_seeds = [image_seed(seed, i, "prior") for i in range(n)]
-            embeddings["two_stage"] = sample_prior(prior, scheduler, features, generators(prior_seeds), **prior_sampling)
+            embeddings["two_stage"] = sample_prior(prior, scheduler, features, generators(prior_seeds),
+                                                   **prior_sampling)  # fmt: skip
             inputs["prior"] = str(prior_file)
             _log_agreement(embeddings["two_stage"], torch.from_numpy(targets.image))
         hashes = {**weight_hashes, **{key: file_sha256(path) for key, path in inputs.items()}}

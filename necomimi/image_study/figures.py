@@ -253,8 +253,9 @@ def plot_run_grids(
     """
     shared = {GT_ROW: {"gt": gt_folder}} if gt_folder is not None else {}
     for run, folders, out_file in zip(runs, run_folders, out_files, strict=True):
+        title = "{encoder} sub-{subject} seed {seed} ({protocol})".format(**run)
         plot_image_grid(ground_truth_files=ground_truth_files, folders={**shared, **folders}, out_file=out_file,
-                        concepts=concepts, title="{encoder} sub-{subject} seed {seed} ({protocol})".format(**run))  # fmt: skip
+                        concepts=concepts, title=title)  # fmt: skip
 
 
 def _save(fig, out_file: str | Path) -> None:
@@ -282,7 +283,7 @@ def _read_cat_scores(source: str | Path | pd.DataFrame) -> pd.DataFrame:
 def _cat_panel(ax, panel: pd.DataFrame, modes: list[str]) -> None:
     """Bars per encoder (groups) and mode (colours), the ceiling and chance lines."""
     encoders = []
-    for encoder, _ in paper_row_order(zip(panel["encoder"], panel["mode"])):
+    for encoder, _ in paper_row_order(zip(panel["encoder"], panel["mode"], strict=True)):
         if encoder not in encoders:
             encoders.append(encoder)
     width = 0.8 / len(modes)
@@ -332,7 +333,7 @@ def plot_cat_scores(
     frame = frame[frame["judge"] == judge]
     if frame.empty:
         raise ValueError(f"no CAT scores of the {judge!r} judge to plot")
-    panels = sorted({(p, c) for p, c in zip(frame["protocol"], frame["condition"])})
+    panels = sorted({(p, c) for p, c in zip(frame["protocol"], frame["condition"], strict=True)})
     panels.sort(key=lambda pc: (pc[0], pc[1] != "original", pc[1]))
     modes = [m for m in MODE_NAMES if m in set(frame["mode"])]
     modes += sorted(set(frame["mode"]) - set(MODE_NAMES))

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from necomimi.utils.html_tables import write_html_table
 from necomimi.stats import mean_ci
 from necomimi.utils.atomic import atomic_path
+from necomimi.utils.html_tables import write_html_table
 
 #: Columns that identify one run and one set of generated images.
 RUN_KEY = ("protocol", "encoder", "subject", "seed", "condition", "mode")
@@ -543,7 +543,7 @@ def _cat_footnote(section: pd.DataFrame, judge: str, ceiling_points: float) -> s
 def _cat_table(section: pd.DataFrame, subjects: Sequence[str]) -> str:
     header = ["Model", *[f"S{s}" for s in subjects], CI_HEADER]
     rows = []
-    for encoder, mode in paper_row_order(zip(section["encoder"], section["mode"])):
+    for encoder, mode in paper_row_order(zip(section["encoder"], section["mode"], strict=True)):
         row = _select(section, ("encoder", "mode"), (encoder, mode)).iloc[0]
         cells = [_count(row[subject_column(s)]) for s in subjects]
         mean_cell = _mean_ci_cell(row["mean"], row["ci95"], 1)
@@ -601,7 +601,7 @@ def _metric_table(rows: pd.DataFrame, metric: str) -> str:
     with_n = metric.startswith("fid")
     header += ["Images per group"] if with_n else []
     lines = []
-    for encoder, mode in paper_row_order(zip(rows["encoder"], rows["mode"])):
+    for encoder, mode in paper_row_order(zip(rows["encoder"], rows["mode"], strict=True)):
         summary = metric_row(_select(rows, ("encoder", "mode"), (encoder, mode)))
         cells = [_subject_cell(summary, s, info.subject_decimals) for s in subjects]
         line = [row_label(encoder, mode), *cells]
@@ -715,7 +715,7 @@ def suite_markdown(metrics: pd.DataFrame) -> str:
         names = suite_metric_order(section["metric"].unique())
         header = ["Method", *[_suite_label(m) for m in names]]
         rows = []
-        pairs = zip(section["encoder"], section["mode"])
+        pairs = zip(section["encoder"], section["mode"], strict=True)
         for encoder, mode in paper_row_order(pairs):
             run = _select(section, ("encoder", "mode"), (encoder, mode))
             cells = [_suite_cell(run[run["metric"] == m], m) for m in names]

@@ -29,7 +29,10 @@ def two_way_identification(generated: np.ndarray, ground_truth: np.ndarray) -> f
     """
     generated, ground_truth = np.asarray(generated, float), np.asarray(ground_truth, float)
     if generated.shape != ground_truth.shape or generated.ndim != 2 or len(generated) < 2:
-        raise ValueError(f"expected two (n, d) feature arrays of the same shape with n >= 2, got {generated.shape} and {ground_truth.shape}")
+        raise ValueError(
+            "expected two (n, d) feature arrays of the same shape with n >= 2, "
+            f"got {generated.shape} and {ground_truth.shape}"
+        )
     n = len(generated)
     correlation = np.corrcoef(generated, ground_truth)[:n, n:]  # (generated i, ground truth j)
     own = np.diag(correlation)
@@ -51,7 +54,10 @@ def correlation_distance(generated: np.ndarray, ground_truth: np.ndarray) -> flo
     """
     generated, ground_truth = np.asarray(generated, float), np.asarray(ground_truth, float)
     if generated.shape != ground_truth.shape or generated.ndim != 2 or generated.shape[1] < 2:
-        raise ValueError(f"expected two (n, d) feature arrays of the same shape with d >= 2, got {generated.shape} and {ground_truth.shape}")
+        raise ValueError(
+            "expected two (n, d) feature arrays of the same shape with d >= 2, "
+            f"got {generated.shape} and {ground_truth.shape}"
+        )
     a = generated - generated.mean(axis=1, keepdims=True)
     b = ground_truth - ground_truth.mean(axis=1, keepdims=True)
     r = (a * b).sum(axis=1) / np.sqrt((a**2).sum(axis=1) * (b**2).sum(axis=1))
@@ -82,6 +88,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
         root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
     if np.iscomplexobj(root):
         if not np.allclose(np.diagonal(root).imag, 0, atol=1e-3):  # as pytorch-fid: a numerical failure
-            raise ValueError(f"Fréchet distance: the matrix square root has an imaginary component of {np.abs(root.imag).max():.3g}")
+            raise ValueError(
+                f"Fréchet distance: the matrix square root has an imaginary component of {np.abs(root.imag).max():.3g}"
+            )
         root = root.real
     return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(root))

@@ -104,6 +104,7 @@ class DiffusionPriorUNet(nn.Module):
         for time, cond, layer in zip(self.encode_time, self.encode_cond, self.encode_layers, strict=True):
             skips.append(x)
             x = layer(x + time(t) + (cond(c) if c is not None else 0))
-        for time, cond, layer, skip in zip(self.decode_time, self.decode_cond, self.decode_layers, reversed(skips), strict=True):
+        decoder = zip(self.decode_time, self.decode_cond, self.decode_layers, reversed(skips), strict=True)
+        for time, cond, layer, skip in decoder:
             x = layer(x + time(t) + (cond(c) if c is not None else 0)) + skip
         return self.output_layer(x)

@@ -143,7 +143,8 @@ def check_image_set(split: MegSplit, image_lists: dict[str, tuple[list[str], lis
         ours = [path.split("/", 1)[1] for path in index["image_path"]]
         theirs = [f"{d}/{f}" for d, f in zip(*image_lists[partition], strict=True)]
         if ours != theirs:
-            row = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+            row = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b),
+                       min(len(ours), len(theirs)))  # fmt: skip
             raise ValueError(
                 f"{source}: its {len(ours)} {partition} images are not the {len(theirs)} of the image set "
                 f"{image_dir} in image-number order; first difference at row {row}: "

@@ -337,7 +337,7 @@ def split_trials(
             "things_category_nr": concepts[train],
             "concept": rows["concept"].to_numpy(),
             "folder": rows["folder"].to_numpy(),
-            "image_path": [f"{TRAINING_IMAGES_DIR}/{d}/{f}" for d, f in zip(rows["folder"], rows["file"])],
+            "image_path": [f"{TRAINING_IMAGES_DIR}/{d}/{f}" for d, f in zip(rows["folder"], rows["file"], strict=True)],
             "session": sessions[train] if sessions is not None else pd.NA,
             "trial": train,
         }
@@ -350,7 +350,7 @@ def split_trials(
             "things_category_nr": rows["things_category_nr"].to_numpy(),
             "concept": rows["concept"].to_numpy(),
             "folder": rows["folder"].to_numpy(),
-            "image_path": [f"{TEST_IMAGES_DIR}/{d}/{f}" for d, f in zip(rows["folder"], rows["file"])],
+            "image_path": [f"{TEST_IMAGES_DIR}/{d}/{f}" for d, f in zip(rows["folder"], rows["file"], strict=True)],
             "sessions": [",".join(map(str, sessions[t])) if sessions is not None else pd.NA for t in test_trials],
             "trials": [",".join(map(str, t)) for t in test_trials],
         }

@@ -55,7 +55,8 @@ def _held_out_concepts(concept_of_image: np.ndarray, n_concepts: int, seed: int)
     concepts = np.unique(concept_of_image)
     if not 2 <= n_concepts < len(concepts):
         raise ValueError(
-            f"validation_concepts must lie in 2..{len(concepts) - 1} for {len(concepts)} training concepts, got {n_concepts}"
+            f"validation_concepts must lie in 2..{len(concepts) - 1} for {len(concepts)} training concepts, "
+            f"got {n_concepts}"
         )
     return np.random.default_rng([seed, 7]).choice(concepts, size=n_concepts, replace=False)
 
@@ -65,10 +66,13 @@ def _load_data(train_files, test_file, targets_file, selection, validation_conce
     train_targets = read_targets(targets_file, "training")
     for path, array in zip(train_files, eeg, strict=True):
         if array.shape[0] != len(train_targets.image):
-            raise ValueError(f"{path}: {array.shape[0]} training images but {targets_file} has {len(train_targets.image)}")
+            raise ValueError(
+                f"{path}: {array.shape[0]} training images but {targets_file} has {len(train_targets.image)}"
+            )
     image_ids = np.arange(len(train_targets.image))
     if selection == "validation":
-        held_out = np.isin(train_targets.concept_of_image, _held_out_concepts(train_targets.concept_of_image, validation_concepts, seed))
+        concept_of_image = train_targets.concept_of_image
+        held_out = np.isin(concept_of_image, _held_out_concepts(concept_of_image, validation_concepts, seed))
         train_images, selection_images = image_ids[~held_out], image_ids[held_out]
         selection_eeg = np.mean([array[selection_images].mean(axis=1) for array in eeg], axis=0, dtype=np.float32)
         selection_image = torch.from_numpy(train_targets.image[selection_images])
@@ -290,7 +294,8 @@ def train_encoder(
              "selection_top1": round(score, 6), "logit_scale": round(criterion.logit_scale.item(), 6),
              "best": int(improved)}  # fmt: skip
         )
-        logger.info("%s | epoch %d/%d | loss %.4f | %s top-1 %.3f", encoder, epoch, epochs, total / steps, selection, score)
+        logger.info("%s | epoch %d/%d | loss %.4f | %s top-1 %.3f",
+                    encoder, epoch, epochs, total / steps, selection, score)  # fmt: skip
         random_state = {"rng": torch.get_rng_state()}
         if device.type == "cuda":  # dropout on CUDA draws from the device's generator
             random_state["cuda_rng"] = torch.cuda.get_rng_state(device)

@@ -34,7 +34,10 @@ def load_trials(path: str | Path) -> np.ndarray:
     if array.ndim == 3:
         return array[:, None]
     if array.ndim != 4:
-        raise ValueError(f"{path}: expected (images, repetitions, channels, times) or (trials, channels, times), got shape {array.shape}")
+        raise ValueError(
+            f"{path}: expected (images, repetitions, channels, times) or (trials, channels, times), "
+            f"got shape {array.shape}"
+        )
     return array
 
 

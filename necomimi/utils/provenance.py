@@ -23,7 +23,9 @@ from necomimi.utils.atomic import atomic_path
 from necomimi.utils.hashing import SHA256_CACHE_DIR, cached_file_sha256
 
 #: Libraries whose versions every record names.
-KEY_PACKAGES = ("numpy", "scipy", "mne", "torch", "braindecode", "open_clip_torch", "diffusers", "transformers", "snakemake")
+KEY_PACKAGES = (
+    "numpy", "scipy", "mne", "torch", "braindecode", "open_clip_torch", "diffusers", "transformers", "snakemake",
+)  # fmt: skip
 #: Suffixes of the weights files whose SHA-256 a record holds (PyTorch, safetensors,
 #: Hugging Face and Lightning checkpoints). Files inside an input folder count too.
 WEIGHT_SUFFIXES = (".pt", ".pth", ".safetensors", ".bin", ".ckpt")
@@ -94,7 +96,8 @@ def source_revision(path: str | Path = Path(necomimi.__file__).parent) -> str:
     ``"not a git checkout"`` for an installed package or a machine without git.
     """
     try:
-        sha = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        git = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        sha = git.stdout.strip()
         changed = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
                                  capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):

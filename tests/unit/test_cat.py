@@ -60,7 +60,8 @@ def test_images_showing_their_tags_score_fully_and_chance_counts_shared_tags():
     judgement = clip_judgement(images, tags, vocabulary, top_k=dict.fromkeys(TAG_TYPES, 1))
     assert judgement.matches.all() and judgement.score == 20
     # top-1: a wrong concept's tag matches only if it is the same tag (e.g. both "animal")
-    shared = [np.mean([TABLE[kind][i] == TABLE[kind][j] for i in range(4) for j in range(4) if i != j]) for kind in TAG_TYPES]
+    shared = [np.mean([TABLE[kind][i] == TABLE[kind][j] for i in range(4) for j in range(4) if i != j])
+              for kind in TAG_TYPES]  # fmt: skip
     np.testing.assert_allclose(judgement.chance, shared)
     assert judgement.chance_score == pytest.approx(sum(shared) * 4)
 

@@ -32,7 +32,8 @@ def test_the_regions_from_the_10_10_names_are_the_reference_codes_partition():
 
 def test_meg_sensors_fall_in_the_region_of_their_third_letter():
     sensors = ["MLF11-1609", "MRC21-1609", "MLT31-1609", "MZP01-1609", "MZO02-1609", "UPPT001"]
-    assert [channel_region(name) for name in sensors] == ["frontal", "central", "temporal", "parietal", "occipital", None]
+    regions = ["frontal", "central", "temporal", "parietal", "occipital", None]
+    assert [channel_region(name) for name in sensors] == regions
     assert resolve_channels("occipital", sensors) == ["MZO02-1609"]
 
 
@@ -51,7 +52,7 @@ def test_each_form_of_a_condition_is_read():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("posterior", r"condition 'bad': unknown channel set 'posterior'; expected a list of channels or one of central"),
+        ("posterior", r"condition 'bad': unknown channel set 'posterior'; expected a list of channels or one of"),
         ({"window": [0.3, 0.1], "action": "crop"}, r"condition 'bad': empty window \[0.3, 0.1\] s"),
         ({"window": [0.2, 0.2], "action": "crop"}, r"condition 'bad': empty window"),
         ({"window": [0.1], "action": "crop"}, r"condition 'bad': window must be \[start_s, stop_s\], got \[0.1\]"),
@@ -71,8 +72,9 @@ def test_the_config_check_names_unknown_channels_and_windows_outside_the_epoch()
     assert list(check_conditions(conditions, epoch=(0.0, 1.0), ch_names=CHANNEL_NAMES)) == ["original", "occ", "early"]
     with pytest.raises(ValueError, match=r"^conditions: condition 'typo': unknown channel\(s\) \['OZ'\]"):
         check_conditions({"typo": ["OZ"]}, epoch=(0.0, 1.0), ch_names=CHANNEL_NAMES)
-    with pytest.raises(ValueError, match=r"^meg.conditions: condition 'late': window 0.8-1.2 s lies outside the epoch, 0-1 s"):
-        check_conditions({"late": {"window": [0.8, 1.2], "action": "noise_inside"}}, epoch=(0.0, 1.0), where="meg.conditions")
+    late = {"late": {"window": [0.8, 1.2], "action": "noise_inside"}}
+    with pytest.raises(ValueError, match=r"^meg.conditions: condition 'late': window 0.8-1.2 s lies outside the epoch"):
+        check_conditions(late, epoch=(0.0, 1.0), where="meg.conditions")
     # Without the channel names (MEG, known from the data only), listed sensors wait for the job.
     assert check_conditions({"some": ["MLO11-1609"]}, epoch=(0.0, 1.0))["some"].channels == ("MLO11-1609",)
 
@@ -139,7 +141,8 @@ def test_the_ablation_table_sets_each_condition_beside_the_original():
     metrics = pd.DataFrame([{"protocol": "intra", "encoder": "nerv", "subject": "01", "seed": 0, "condition": condition,
                              "mode": mode, "metric": "clip_2way", "space": "", "value": value, "n_images": 20,
                              "computed": True, "note": ""}
-                            for condition, value in (("original", 0.7), ("occipital", 0.6)) for mode in ("gt", "one_stage")])  # fmt: skip
+                            for condition, value in (("original", 0.7), ("occipital", 0.6))
+                            for mode in ("gt", "one_stage")])  # fmt: skip
     table = ablation_table(_retrieval(), CONDITIONS, metrics)
     top1 = table[table["measure"] == "retrieval 20-way top-1 (%)"]
     assert list(top1["condition"].unique()) == list(CONDITIONS)  # the config's order
@@ -147,15 +150,17 @@ def test_the_ablation_table_sets_each_condition_beside_the_original():
     assert nerv.loc["occipital", "mean"] == pytest.approx(10.0)
     assert nerv.loc["occipital", "change"] == pytest.approx(-20.0) and nerv.loc["original", "change"] == 0
     assert list(nerv["kind"]) == ["reference", "region", "region", "window"]
-    assert list(table["measure"].unique()) == ["retrieval 2-way top-1 (%)", "retrieval 20-way top-1 (%)", "clip_2way, one_stage"]
+    measures = ["retrieval 2-way top-1 (%)", "retrieval 20-way top-1 (%)", "clip_2way, one_stage"]
+    assert list(table["measure"].unique()) == measures
     image = table[table["measure"] == "clip_2way, one_stage"].set_index("condition")
     assert image.loc["occipital", "change"] == pytest.approx(-0.1)
     markdown = ablation_markdown(table)
-    assert "| occipital | occipital replaced by noise over the epoch | 50.00 ± 0.00 (-20.00) | 60.00 ± 0.00 (-20.00) |" in markdown
+    row = "| occipital | occipital replaced by noise over the epoch | 50.00 ± 0.00 (-20.00) | 60.00 ± 0.00 (-20.00) |"
+    assert row in markdown
     without_reference = ablation_table(_retrieval()[lambda r: r["condition"] != "original"],
                                        {k: v for k, v in CONDITIONS.items() if k != "original"})  # fmt: skip
     assert without_reference["change"].isna().all()
-    with pytest.raises(ValueError, match=r"retrieval results of condition\(s\) \['early'\] that the config does not define"):
+    with pytest.raises(ValueError, match=r"retrieval results of condition\(s\) \['early'\] that the config does not"):
         ablation_table(_retrieval(), {k: v for k, v in CONDITIONS.items() if k != "early"})
 
 
@@ -163,4 +168,5 @@ def test_the_ablation_figure_is_a_png(tmp_path):
     plot_ablations(ablation_table(_retrieval(), CONDITIONS), tmp_path / "ablations.png")
     assert (tmp_path / "ablations.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="no condition other than the original data to plot"):
-        plot_ablations(ablation_table(_retrieval()[lambda r: r["condition"] == "original"], {"original": []}), tmp_path / "x.png")
+        original_only = ablation_table(_retrieval()[lambda r: r["condition"] == "original"], {"original": []})
+        plot_ablations(original_only, tmp_path / "x.png")

@@ -79,7 +79,8 @@ def test_unknown_nested_key_is_named_with_its_section(demo):
         ("generation", "modes", ["three_stage"], "generation.modes[0]"),
         ("generation", "modes", [], "generation.modes"),
         ("metrics", "batch_size", 0, "metrics.batch_size"),
-        ("cat", "top_k", {"broad_1": 0, "broad_2": 1, "specific": 1, "concept": 1, "background": 1}, "cat.top_k.broad_1"),
+        ("cat", "top_k", {"broad_1": 0, "broad_2": 1, "specific": 1, "concept": 1, "background": 1},
+         "cat.top_k.broad_1"),
     ],
 )
 def test_wrong_type_or_range_is_refused_naming_the_key(demo, section, key, value, named):

@@ -115,7 +115,8 @@ def test_a_missing_variant_is_named(tiny_decoder):
 
 def test_a_missing_or_malformed_ip_adapter_is_named(tiny_decoder, tmp_path):
     sdxl, _ = tiny_decoder
-    with pytest.raises(FileNotFoundError, match=r"absent.safetensors: IP-Adapter file not found \(config generation.ip_adapter"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"absent.safetensors: IP-Adapter file not found \(config generation.ip_adapter"):
         load_decoder(sdxl, tmp_path / "absent.safetensors", device=torch.device("cpu"))
     (tmp_path / "adapter.bin").write_bytes(b"x")
     with pytest.raises(ValueError, match=r"adapter.bin: expected a .safetensors IP-Adapter file"):
@@ -134,14 +135,16 @@ def test_decoder_weights_are_recorded_by_hash(tiny_decoder, tmp_path):
     record = json.loads((tmp_path / "weights.json").read_text())
     assert set(record) == {"ip_adapter", "sdxl_turbo/unet/diffusion_pytorch_model.safetensors",
                            "sdxl_turbo/vae/diffusion_pytorch_model.safetensors",
-                           "sdxl_turbo/text_encoder/model.safetensors", "sdxl_turbo/text_encoder_2/model.safetensors"}  # fmt: skip
+                           "sdxl_turbo/text_encoder/model.safetensors",
+                           "sdxl_turbo/text_encoder_2/model.safetensors"}  # fmt: skip
     assert record["ip_adapter"] == file_sha256(ip_adapter)
 
 
 def test_sharded_weights_are_recognised(tiny_decoder, tmp_path):
     def shard(folder):
         unet = folder / "unet"
-        (unet / "diffusion_pytorch_model.safetensors").rename(unet / "diffusion_pytorch_model-00001-of-00001.safetensors")
+        sharded = unet / "diffusion_pytorch_model-00001-of-00001.safetensors"
+        (unet / "diffusion_pytorch_model.safetensors").rename(sharded)
         (unet / "diffusion_pytorch_model.safetensors.index.json").write_text("{}")
 
     check_sdxl_dir(_broken_copy(tiny_decoder, tmp_path, shard))

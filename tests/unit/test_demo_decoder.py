@@ -87,7 +87,8 @@ def test_the_training_pairs_are_the_targets_images_and_embeddings(tmp_path, monk
         captured.update(images=images, embeddings=embeddings, training=training)
 
     monkeypatch.setattr("necomimi.generation.demo_decoder.build_demo_decoder", fake_build)
-    train_demo_decoder(tmp_path / "sdxl", tmp_path / "ip.safetensors", image_dir=image_dir, targets_file=targets, seed=5)
+    train_demo_decoder(tmp_path / "sdxl", tmp_path / "ip.safetensors", image_dir=image_dir, targets_file=targets,
+                       seed=5)
     assert captured["images"].shape == (4, 3, 8, 8) and captured["training"] == {"seed": 5}
     np.testing.assert_array_equal(captured["embeddings"].numpy(), train)
     means = (captured["images"].mean(dim=(2, 3)) + 1) * 127.5

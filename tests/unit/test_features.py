@@ -39,8 +39,9 @@ def study(tmp_path_factory):
 
 
 def _extract(study, out, channels=(), seed=0, batch_size=1024):
-    extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy"], test_file=study / "eeg_test.npy",
-                     out_dir=out, condition=list(channels), seed=seed, batch_size=batch_size)  # fmt: skip
+    extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
+                     test_file=study / "eeg_test.npy", out_dir=out, condition=list(channels), seed=seed,
+                     batch_size=batch_size)  # fmt: skip
     return (torch.load(out / name, weights_only=True) for name in ("eeg_train.pt", "eeg_test.pt"))
 
 
@@ -73,7 +74,8 @@ def test_the_perturbation_touches_exactly_the_named_channels(study, tmp_path, mo
     """Through extract_features: only the condition's channels change, in every sample."""
     import necomimi.generation.features as features
 
-    monkeypatch.setattr(features, "load_encoder", lambda path: (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}}))
+    probe = (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}})
+    monkeypatch.setattr(features, "load_encoder", lambda path: probe)
     original, original_test = _extract(study, tmp_path / "original")
     perturbed, perturbed_test = _extract(study, tmp_path / "perturbed", VISUAL_CORTEX_CHANNELS)
     named = [CHANNEL_NAMES.index(name) for name in VISUAL_CORTEX_CHANNELS]
@@ -96,11 +98,13 @@ def test_several_training_subjects_are_interleaved_image_by_image(study, tmp_pat
     """loso: the trials of each image come from every training subject in turn."""
     import necomimi.generation.features as features
 
-    monkeypatch.setattr(features, "load_encoder", lambda path: (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}}))
+    probe = (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}})
+    monkeypatch.setattr(features, "load_encoder", lambda path: probe)
     other = np.random.default_rng(1).standard_normal((N_IMAGES, 2, 63, N_TIMES)).astype(np.float32)
     np.save(tmp_path / "other_train.npy", other)
     extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy", tmp_path / "other_train.npy"],
-                     test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", condition=[], seed=0, batch_size=4)  # fmt: skip
+                     test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", condition=[], seed=0,
+                     batch_size=4)  # fmt: skip
     train = torch.load(tmp_path / "out" / "eeg_train.pt", weights_only=True)
     first = np.load(study / "eeg_train.npy")
     per_image = REPS + 2
@@ -110,23 +114,26 @@ def test_several_training_subjects_are_interleaved_image_by_image(study, tmp_pat
     np.save(tmp_path / "short.npy", other[:2])
     with pytest.raises(ValueError, match="different numbers of training images"):
         extract_features(model_file=study / "model.pt", train_files=[study / "eeg_train.npy", tmp_path / "short.npy"],
-                         test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", condition=[], seed=0, batch_size=4)  # fmt: skip
+                         test_file=study / "eeg_test.npy", out_dir=tmp_path / "out", condition=[], seed=0,
+                         batch_size=4)  # fmt: skip
 
 
 def test_a_run_gets_features_in_every_condition_with_the_subject_channels(study, tmp_path):
     (tmp_path / "info.json").write_text(json.dumps({"ch_names": list(CHANNEL_NAMES), "times": TIMES}))
     out_files = [tmp_path / "original" / "eeg_test.pt", tmp_path / "perturbed" / "eeg_test.pt"]
-    extract_run_features(conditions={"original": [], "perturbed": list(VISUAL_CORTEX_CHANNELS)}, out_test_files=out_files,
-                         info_file=tmp_path / "info.json", model_file=study / "model.pt",
-                         train_files=[study / "eeg_train.npy"], test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip
+    extract_run_features(conditions={"original": [], "perturbed": list(VISUAL_CORTEX_CHANNELS)},
+                         out_test_files=out_files, info_file=tmp_path / "info.json", model_file=study / "model.pt",
+                         train_files=[study / "eeg_train.npy"], test_file=study / "eeg_test.npy", seed=3,
+                         batch_size=1024)  # fmt: skip
     original = _extract(study, tmp_path / "single")
     perturbed = _extract(study, tmp_path / "single_perturbed", VISUAL_CORTEX_CHANNELS, seed=3)
     for folder, expected in zip(["original", "perturbed"], [original, perturbed], strict=True):
         for name, tensor in zip(["eeg_train.pt", "eeg_test.pt"], expected, strict=True):
             torch.testing.assert_close(torch.load(tmp_path / folder / name, weights_only=True), tensor)
     with pytest.raises(ValueError, match=r"x.pt: condition original's test features must be named eeg_test.pt"):
-        extract_run_features(conditions={"original": []}, out_test_files=[tmp_path / "x.pt"], info_file=tmp_path / "info.json",
-                             model_file=study / "model.pt", train_files=[study / "eeg_train.npy"],
+        extract_run_features(conditions={"original": []}, out_test_files=[tmp_path / "x.pt"],
+                             info_file=tmp_path / "info.json", model_file=study / "model.pt",
+                             train_files=[study / "eeg_train.npy"],
                              test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip
 
 
@@ -134,7 +141,8 @@ def test_a_window_condition_reaches_the_features_through_the_run(study, tmp_path
     """A crop to 0-0.2 s: every channel's output is its mean over the window, as perturb makes it."""
     import necomimi.generation.features as features
 
-    monkeypatch.setattr(features, "load_encoder", lambda path: (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}}))
+    probe = (_ChannelProbe(), {"config": {"n_chans": 63, "n_times": N_TIMES}})
+    monkeypatch.setattr(features, "load_encoder", lambda path: probe)
     (tmp_path / "info.json").write_text(json.dumps({"ch_names": list(CHANNEL_NAMES), "times": TIMES}))
     extract_run_features(conditions={"early": {"window": [0.0, 0.2], "action": "crop"}},
                          out_test_files=[tmp_path / "early" / "eeg_test.pt"], info_file=tmp_path / "info.json",
@@ -142,7 +150,8 @@ def test_a_window_condition_reaches_the_features_through_the_run(study, tmp_path
                          test_file=study / "eeg_test.npy", seed=3, batch_size=1024)  # fmt: skip
     test = np.load(study / "eeg_test.npy").mean(axis=1)
     expected = test[:, :, :21].mean(axis=-1)  # 0.00-0.20 s, both ends included
-    np.testing.assert_allclose(torch.load(tmp_path / "early" / "eeg_test.pt", weights_only=True).numpy(), expected, rtol=1e-5, atol=1e-7)
+    features_file = tmp_path / "early" / "eeg_test.pt"
+    np.testing.assert_allclose(torch.load(features_file, weights_only=True).numpy(), expected, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match=r"condition 'late': window 2-3 s holds 0 of the epoch's 100 samples"):
         extract_run_features(conditions={"late": {"window": [2.0, 3.0], "action": "noise_inside"}},
                              out_test_files=[tmp_path / "late" / "eeg_test.pt"], info_file=tmp_path / "info.json",

@@ -57,7 +57,8 @@ def scored(tiny_dataset, tiny_clip, tmp_path):
                      out_metrics=tmp_path / "metrics.csv", out_cat=tmp_path / "cat.csv", verdict_files=verdicts,
                      ratings_files={"original/one_stage": ratings})  # fmt: skip
     metrics = pd.read_csv(tmp_path / "metrics.csv", dtype={"subject": str}).set_index(["mode", "metric"])
-    return metrics, pd.read_csv(tmp_path / "cat.csv", dtype={"subject": str}), dict(zip(groups, verdicts)), truth
+    cat = pd.read_csv(tmp_path / "cat.csv", dtype={"subject": str})
+    return metrics, cat, dict(zip(groups, verdicts, strict=True)), truth
 
 
 def test_gt_images_are_scored_once_as_a_run_would_score_them(scored, tiny_dataset, tiny_clip, tmp_path):
@@ -100,7 +101,8 @@ def test_metrics_without_weights_are_rows_with_the_reason(scored):
     alexnet = missing[missing["metric"] == "alexnet_5"]["note"].iloc[0]
     assert alexnet == "not computed: metrics.weights.alexnet is not set in the config"
     assert (metrics[metrics["computed"]]["metric"].unique().tolist() == ["ssim", "pixcorr", "clip_2way", "fid_clip"])
-    assert "not comparable with the paper's InceptionV3 FID" in metrics.set_index("metric").loc["fid_clip", "note"].iloc[0]
+    note = metrics.set_index("metric").loc["fid_clip", "note"].iloc[0]
+    assert "not comparable with the paper's InceptionV3 FID" in note
 
 
 def test_cat_rows_match_the_ceiling_for_perfect_images_and_read_ratings(scored, tiny_dataset, tiny_clip, tmp_path):
@@ -132,7 +134,8 @@ def test_network_metrics_use_the_configured_weights(tiny_dataset, tiny_clip, tmp
             return dict.fromkeys(["pool3", "features.4", "features.11", "avgpool"], np.stack(arrays))
 
     loaded = []
-    monkeypatch.setattr(networks, "load_feature_network", lambda name, path, device: loaded.append((name, path)) or MeanColour())
+    monkeypatch.setattr(networks, "load_feature_network",
+                        lambda name, path, device: loaded.append((name, path)) or MeanColour())
     truth = image_paths(tiny_dataset / "image_set", "test")
     score_run_images(groups=[("original", "two_stage")], image_folders=[_folder(tmp_path / "perfect", truth)],
                      ground_truth_files=truth, tag_table=tiny_dataset / "concept_tags.csv", clip=tiny_clip,
@@ -152,7 +155,8 @@ def test_incomplete_folders_are_refused_with_their_name(tiny_dataset, tiny_clip,
     short = _folder(tmp_path / "short", truth[:-1])
     kwargs = {"ground_truth_files": truth, "tag_table": tiny_dataset / "concept_tags.csv", "clip": tiny_clip,
               "networks": NO_WEIGHTS, "cat": CAT, "run": RUN, "out_metrics": tmp_path / "m.csv",
-              "out_cat": tmp_path / "c.csv", "verdict_files": [tmp_path / "v.csv"], "groups": [("original", "one_stage")]}  # fmt: skip
+              "out_cat": tmp_path / "c.csv", "verdict_files": [tmp_path / "v.csv"],
+              "groups": [("original", "one_stage")]}  # fmt: skip
     with pytest.raises(ValueError, match=rf"{short}: {len(truth) - 1} generated images for {len(truth)} ground-truth"):
         score_run_images(image_folders=[short], **kwargs)
     swapped = _folder(tmp_path / "swapped", truth[1:] + truth[:1])  # sidecar names the other concepts

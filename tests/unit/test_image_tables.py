@@ -121,7 +121,7 @@ def _outputs(tmp_path):
     names = ("metrics.csv", "cat.csv", "t3.md", "t4.md", "t5.md", "suite.md")
     keys = ("out_metrics_csv", "out_cat_csv", "table3", "table4", "table5")
     keys += ("table_suite",)
-    return {key: tmp_path / "results" / name for key, name in zip(keys, names)}
+    return {key: tmp_path / "results" / name for key, name in zip(keys, names, strict=True)}
 
 
 def _run(tmp_path, **kwargs):
@@ -166,7 +166,7 @@ def test_cat_scores_csv_has_subject_columns_and_mean_ci_over_subjects(tmp_path):
         "mean", "ci95", "n_points", "ceiling", "chance",
     ]  # fmt: skip
     assert len(cat) == len(ENCODERS) * len(CONDITIONS) * len(MODES)
-    keys = list(zip(cat["encoder"], cat["condition"], cat["mode"]))
+    keys = list(zip(cat["encoder"], cat["condition"], cat["mode"], strict=True))
     assert keys == sorted(keys)
     row = cat[
         (cat["encoder"] == "nerv")
@@ -440,14 +440,17 @@ def test_gt_scored_once_is_shown_for_every_encoder_run_and_condition(tmp_path):
     gt_rows = pd.DataFrame(_metric_rows("nerv", "01", 0)).query("condition == 'original' and mode == 'gt'")
     gt_metrics, gt_cat = tmp_path / "gt_metrics.csv", tmp_path / "gt_cat.csv"
     gt_rows[list(GT_METRIC_COLUMNS)].to_csv(gt_metrics, index=False)
-    pd.DataFrame([{"mode": "gt", "judge": "clip", "score": 61, "n_points": 100, "chance": 17.5}]).to_csv(gt_cat, index=False)
+    gt_cat_rows = pd.DataFrame([{"mode": "gt", "judge": "clip", "score": 61, "n_points": 100, "chance": 17.5}])
+    gt_cat_rows.to_csv(gt_cat, index=False)
     out = _outputs(tmp_path)
-    runs = [{"protocol": "intra", "encoder": e, "subject": s, "seed": n} for e in ENCODERS for s in SUBJECTS for n in SEEDS]
+    runs = [{"protocol": "intra", "encoder": e, "subject": s, "seed": n}
+            for e in ENCODERS for s in SUBJECTS for n in SEEDS]  # fmt: skip
     tabulate_images(metric_files=metric_files, cat_files=cat_files, ceiling_file=ceiling, gt_metric_file=gt_metrics,
                     gt_cat_file=gt_cat, runs=runs, conditions=CONDITIONS, html=True, **out)  # fmt: skip
     cat = pd.read_csv(out["out_cat_csv"], dtype={"subject": str})
     gt = cat[cat["mode"] == "gt"]
-    assert sorted(zip(gt["encoder"], gt["condition"])) == sorted((e, c) for e in ENCODERS for c in CONDITIONS)
+    expected = sorted((e, c) for e in ENCODERS for c in CONDITIONS)
+    assert sorted(zip(gt["encoder"], gt["condition"], strict=True)) == expected
     assert (gt[["sub-01", "sub-02", "mean"]] == 61).all().all() and (gt["ci95"] == 0).all()
     metrics = pd.read_csv(out["out_metrics_csv"], dtype={"subject": str})
     ssim = metrics[(metrics["mode"] == "gt") & (metrics["metric"] == "ssim")]

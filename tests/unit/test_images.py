@@ -202,7 +202,8 @@ def test_bad_requests_are_refused_clearly(generated, inputs, tiny_decoder, tmp_p
     sidecar = json.loads((moved / SIDECAR).read_text())
     sidecar["decoder"]["sdxl_turbo"] = "models/absent-sdxl-turbo"
     (moved / SIDECAR).write_text(json.dumps(sidecar))
-    with pytest.raises(FileNotFoundError, match=r"sdxl_turbo models/absent-sdxl-turbo not found from .*run the command there"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"sdxl_turbo models/absent-sdxl-turbo not found from .*run the command there"):
         regenerate_image(moved, 0, tmp_path / "x.png")
     torch.save(torch.zeros(N_TEST + 1, DIM), tmp_path / "eeg_test.pt")
     with pytest.raises(ValueError, match=r"eeg_test.pt: 4 test features for 3 test images"):

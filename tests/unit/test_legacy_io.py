@@ -73,7 +73,8 @@ def test_truncated_file_is_refused_naming_it(tmp_path):
 def test_wrong_keys_are_named(tmp_path):
     path = tmp_path / "odd.npy"
     np.save(path, {"eeg": np.zeros(3)}, allow_pickle=True)
-    with pytest.raises(ValueError, match=r"odd\.npy: missing key\(s\) \['ch_names', 'preprocessed_eeg_data', 'times'\]"):
+    with pytest.raises(ValueError,
+                       match=r"odd\.npy: missing key\(s\) \['ch_names', 'preprocessed_eeg_data', 'times'\]"):
         read_legacy_preprocessed(path)
 
 

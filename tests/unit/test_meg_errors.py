@@ -120,7 +120,8 @@ def test_catch_code_with_another_trial_type(meg_root, loaded, tmp_path):
     metadata.loc[catch, METADATA_TRIAL_TYPE] = "exp"
     path = _bad_derivative(loaded, tmp_path / "bad-epo.fif", metadata=metadata)
     _refused(meg_root, path, tmp_path / "out",
-             rf"bad-epo\.fif: catch trials inconsistent: epoch\(s\) \[{catch}\] have event code {CATCH_EVENT}")  # fmt: skip
+             rf"bad-epo\.fif: catch trials inconsistent: epoch\(s\) \[{catch}\] "
+             rf"have event code {CATCH_EVENT}")  # fmt: skip
 
 
 def test_catch_type_with_an_image_number(meg_root, loaded, tmp_path):
@@ -128,7 +129,9 @@ def test_catch_type_with_an_image_number(meg_root, loaded, tmp_path):
     catch = np.flatnonzero(_types(loaded) == "catch")[0]
     events[catch, 2] = 1
     path = _bad_derivative(loaded, tmp_path / "bad-epo.fif", events=events)
-    _refused(meg_root, path, tmp_path / "out", rf"bad-epo\.fif: catch trials inconsistent: .* epoch\(s\) \[{catch}\] are trial_type 'catch' with an image number")
+    _refused(meg_root, path, tmp_path / "out",
+             rf"bad-epo\.fif: catch trials inconsistent: .* epoch\(s\) \[{catch}\] "
+             r"are trial_type 'catch' with an image number")  # fmt: skip
 
 
 def test_test_image_also_typed_exp(meg_root, loaded, tmp_path):
@@ -137,7 +140,8 @@ def test_test_image_also_typed_exp(meg_root, loaded, tmp_path):
     metadata.loc[repetition, METADATA_TRIAL_TYPE] = "exp"
     path = _bad_derivative(loaded, tmp_path / "bad-epo.fif", metadata=metadata)
     _refused(meg_root, path, tmp_path / "out",
-             rf"bad-epo\.fif: test metadata inconsistent: image\(s\) \[{loaded[0].events[repetition, 2]}\] occur both")  # fmt: skip
+             rf"bad-epo\.fif: test metadata inconsistent: image\(s\) \[{loaded[0].events[repetition, 2]}\] "
+             r"occur both")  # fmt: skip
 
 
 def test_exp_image_shown_twice(meg_root, loaded, tmp_path):
@@ -147,7 +151,8 @@ def test_exp_image_shown_twice(meg_root, loaded, tmp_path):
     metadata = loaded[0].metadata.copy()
     metadata.loc[exp[1], METADATA_CONCEPT] = metadata.loc[exp[0], METADATA_CONCEPT]
     path = _bad_derivative(loaded, tmp_path / "bad-epo.fif", events=events, metadata=metadata)
-    _refused(meg_root, path, tmp_path / "out", rf"bad-epo\.fif: 'exp' image\(s\) \[{events[exp[0], 2]}\] occur more than once")
+    _refused(meg_root, path, tmp_path / "out",
+             rf"bad-epo\.fif: 'exp' image\(s\) \[{events[exp[0], 2]}\] occur more than once")
 
 
 def test_unknown_trial_type(meg_root, loaded, tmp_path):
@@ -170,7 +175,9 @@ def test_image_number_unknown_to_things(meg_root, loaded, tmp_path):
     exp = np.flatnonzero(_types(loaded) == "exp")[0]
     events[exp, 2] = 5000
     path = _bad_derivative(loaded, tmp_path / "bad-epo.fif", events=events)
-    _refused(meg_root, path, tmp_path / "out", rf"bad-epo\.fif: image number\(s\) \[5000\] are not THINGS images 1\.\.\d+ of {re.escape(str(things_tables(meg_root)[1]))}")
+    _refused(meg_root, path, tmp_path / "out",
+             rf"bad-epo\.fif: image number\(s\) \[5000\] are not THINGS images 1\.\.\d+ "
+             rf"of {re.escape(str(things_tables(meg_root)[1]))}")  # fmt: skip
 
 
 def test_metadata_concept_disagrees_with_things(meg_root, loaded, tmp_path):
@@ -375,7 +382,8 @@ def test_b_catch_with_an_image_number(bids):
         return table
 
     _edit_events(runs[0], number_the_catch)
-    with pytest.raises(ValueError, match=r"run-01_events\.tsv: row\(s\) \[\d+(, \d+)*\]: catch trials must have value n/a"):
+    with pytest.raises(ValueError,
+                       match=r"run-01_events\.tsv: row\(s\) \[\d+(, \d+)*\]: catch trials must have value n/a"):
         _b(root)
 
 
@@ -391,7 +399,8 @@ def test_b_image_number_not_an_integer(bids, value, shown):
     _edit_events(runs[1], spoil)
     row = int(np.flatnonzero(pd.read_csv(runs[1].events_path, sep="\t")["trial_type"] != "catch")[1]) + 1
     with pytest.raises(ValueError, match=rf"{re.escape(runs[1].events_path.name)}: row\(s\) \[{row}\]: 'value' must "
-                                         rf"be an integer or n/a \(catch trials\), found \[{re.escape(shown)}\]"):  # fmt: skip
+                                         r"be an integer or n/a \(catch trials\), "
+                                         rf"found \[{re.escape(shown)}\]"):  # fmt: skip
         _b(root)
 
 
@@ -419,14 +428,16 @@ def test_repair_dropouts_fills_the_known_segment_with_the_median():
     repaired = raw.get_data()
     segment = slice(1340, 1360)
     assert np.array_equal(repaired[:, segment], np.repeat(np.median(data, axis=1)[:, None], 20, axis=1))
-    assert np.array_equal(np.delete(repaired, np.arange(1340, 1360), axis=1), np.delete(data, np.arange(1340, 1360), axis=1))
+    outside = np.arange(1340, 1360)
+    assert np.array_equal(np.delete(repaired, outside, axis=1), np.delete(data, outside, axis=1))
 
 
 def test_b_a_run_missing_sensors(bids):
     root, runs = bids
     _edit_raw(runs[1], lambda raw: raw.drop_channels(["MLO11-1609", "MZO02-1609"]))
     with pytest.raises(ValueError, match=rf"{re.escape(runs[1].raw_path.name)}: MEG sensor channels differ from "
-                                         r"the participant's other runs: missing \['MLO11-1609', 'MZO02-1609'\]"):  # fmt: skip
+                                         r"the participant's other runs: "
+                                         r"missing \['MLO11-1609', 'MZO02-1609'\]"):  # fmt: skip
         _b(root)
 
 

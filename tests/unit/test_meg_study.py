@@ -11,13 +11,13 @@ import pytest
 
 from necomimi.cat.tags import read_tag_table
 from necomimi.clip.targets import embed_targets, read_targets
+from necomimi.conditions.perturb import perturb
+from necomimi.conditions.regions import resolve_channels
 from necomimi.data.synthetic.images import FACTORS_FILE, IMAGE_SET_DIR, TAGS_FILE
 from necomimi.data.synthetic.meg_signal import OCCIPITAL_SENSORS
 from necomimi.data.synthetic.meg_writer import things_tables
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
 from necomimi.data.things_meg import image_set_lists, read_things_images
-from necomimi.conditions.perturb import perturb
-from necomimi.conditions.regions import resolve_channels
 from necomimi.preprocessing.outputs import read_channel_names
 from necomimi.utils.npy import load_trials
 from tests.meg_fixtures import preprocess
@@ -32,7 +32,7 @@ def _index_images(out_dir, name):
 def test_image_set_order_is_the_arrays_row_order(meg_root, meg_out):
     lists = image_set_lists(meg_root / IMAGE_SET_DIR, read_things_images(*things_tables(meg_root)))
     for partition, name in (("training", "train_index.tsv"), ("test", "test_index.tsv")):
-        assert list(zip(*lists[partition])) == _index_images(meg_out / "sub-BIGMEG1", name)
+        assert list(zip(*lists[partition], strict=True)) == _index_images(meg_out / "sub-BIGMEG1", name)
 
 
 def test_image_set_order_refuses_an_image_the_things_tables_lack(meg_root, tmp_path):
@@ -46,11 +46,13 @@ def test_image_set_order_refuses_an_image_the_things_tables_lack(meg_root, tmp_p
 
 def test_preprocessing_refuses_arrays_that_do_not_match_the_image_set(meg_root, tmp_path):
     preprocess(meg_root, 1, tmp_path / "ok", image_dir=meg_root / IMAGE_SET_DIR)
-    assert json.loads((tmp_path / "ok" / "info.json").read_text())["options"]["image_dir"] == str(meg_root / IMAGE_SET_DIR)
+    options = json.loads((tmp_path / "ok" / "info.json").read_text())["options"]
+    assert options["image_dir"] == str(meg_root / IMAGE_SET_DIR)
     image_dir = tmp_path / "image_set"
     shutil.copytree(meg_root / IMAGE_SET_DIR, image_dir)
     next((image_dir / "training_images").glob("*/*.jpg")).unlink()  # an image the brain data show is missing
-    with pytest.raises(ValueError, match=r"preprocessed_P1-epo\.fif: its \d+ training images are not the \d+ of the image set"):
+    with pytest.raises(ValueError,
+                       match=r"preprocessed_P1-epo\.fif: its \d+ training images are not the \d+ of the image set"):
         preprocess(meg_root, 1, tmp_path / "out", image_dir=image_dir)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
@@ -83,7 +85,8 @@ def test_synthetic_meg_has_a_tag_table_and_partitions(meg_root, meg_out):
     assert list(table["concept"]) == [folder.split("_", 1)[1].replace("_", " ") for folder in test_folders]
     factors = pd.read_csv(meg_root / FACTORS_FILE, keep_default_na=False)
     shown = factors[factors["partition"] != ""]
-    on_disk = sorted(p.relative_to(meg_root / IMAGE_SET_DIR).as_posix() for p in (meg_root / IMAGE_SET_DIR).glob("*/*/*.jpg"))
+    image_set = meg_root / IMAGE_SET_DIR
+    on_disk = sorted(p.relative_to(image_set).as_posix() for p in image_set.glob("*/*/*.jpg"))
     partition_dir = {"training": "training_images", "test": "test_images"}
     assert sorted(f"{partition_dir[r.partition]}/{r.folder}/{r.file}" for r in shown.itertuples()) == on_disk
     assert set(factors.loc[factors["partition"] == "", "role"]) <= {"unused", "exp"}

@@ -126,7 +126,8 @@ def test_things_tables_and_image_folders(meg_root):
         folder = meg_root / IMAGE_SET_DIR / partition
         on_disk = sorted(p.relative_to(folder).as_posix() for p in folder.glob("*/*.jpg"))
         assert on_disk == sorted(f"{r.folder}/{r.file}" for r in rows.itertuples())
-    assert all(f.split("_", 1)[0] == f"{n:05d}" for f, n in zip(factors["folder"], factors["things_category_nr"]))
+    numbered = zip(factors["folder"], factors["things_category_nr"], strict=True)
+    assert all(f.split("_", 1)[0] == f"{n:05d}" for f, n in numbered)
 
 
 def test_derivative_is_split_and_shaped_like_the_real_one(meg_root):
@@ -179,6 +180,10 @@ def test_spec_refuses_a_design_with_possibly_empty_runs():
                      runs_per_session=3, catch_per_run=1)  # fmt: skip
 
 
+def _raw_files(root):
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file() and "derivatives" not in p.parts)
+
+
 def _derivative_content(root):
     epochs = mne.read_epochs(derivative_file(bids_root(root), 1), preload=True, verbose="error")
     return epochs.get_data(), epochs.events, epochs.metadata
@@ -191,8 +196,8 @@ def test_same_seed_same_dataset(tmp_path):
     write_meg_dataset(first, spec, [1])
     write_meg_dataset(second, spec, [1])
     write_meg_dataset(other, SyntheticMegSpec(**{**spec.__dict__, "seed": spec.seed + 1}), [1])
-    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file() and "derivatives" not in p.parts)
-    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file() and "derivatives" not in p.parts)
+    files = _raw_files(first)
+    assert files == _raw_files(second)
     for name in files:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     data, events, metadata = _derivative_content(first)

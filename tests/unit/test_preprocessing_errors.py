@@ -84,7 +84,8 @@ def test_nan_or_inf(subject_dir, tmp_path, value):
         content["raw_eeg_data"][CHANNEL_NAMES.index("Cz"), 500] = value
 
     _edit(subject_dir / "ses-04" / "raw_eeg_test.npy", corrupt)
-    _fails(subject_dir, tmp_path, r"ses-04/raw_eeg_test\.npy: raw_eeg_data holds NaN or Inf values \(channels \['Cz'\]\)")
+    _fails(subject_dir, tmp_path,
+           r"ses-04/raw_eeg_test\.npy: raw_eeg_data holds NaN or Inf values \(channels \['Cz'\]\)")
 
 
 def test_sfreq_above_the_recording(subject_dir, tmp_path):

@@ -91,7 +91,8 @@ def test_same_seed_same_prior(pairs, tmp_path):
 
 def test_features_that_do_not_match_the_images_are_refused(pairs, tmp_path):
     torch.save(torch.zeros(N_TRAIN * REPS + 1, DIM), tmp_path / "bad.pt")
-    with pytest.raises(ValueError, match=r"bad\.pt: 97 feature rows are not a whole number of trials per training image for the 24 training images"):
+    with pytest.raises(ValueError, match=r"bad\.pt: 97 feature rows are not a whole number of trials "
+                                         r"per training image for the 24 training images"):  # fmt: skip
         training_pairs(tmp_path / "bad.pt", pairs / "targets.h5")
     torch.save({"not": "a tensor"}, tmp_path / "dict.pt")
     with pytest.raises(ValueError, match=r"dict\.pt: expected a \(samples, features\) tensor"):
@@ -119,12 +120,15 @@ def test_sampling_shapes_determinism_and_independence_from_the_batch(trained):
     torch.testing.assert_close(alone[0], first[2], rtol=1e-4, atol=1e-5)
     other = sample_prior(prior, scheduler, condition, generators([s + 1 for s in seeds]), **kwargs)
     assert not torch.allclose(other, first)
-    unconditional = sample_prior(prior, scheduler, condition, generators(seeds), num_inference_steps=10, guidance_scale=0.0)
+    unconditional = sample_prior(prior, scheduler, condition, generators(seeds), num_inference_steps=10,
+                                 guidance_scale=0.0)  # fmt: skip
     assert not torch.allclose(unconditional, first)
     # scale 0 ignores the condition (the reference's unconditional branch); scale 1 does not
-    ignored = sample_prior(prior, scheduler, condition.flip(0), generators(seeds), num_inference_steps=10, guidance_scale=0.0)
+    ignored = sample_prior(prior, scheduler, condition.flip(0), generators(seeds), num_inference_steps=10,
+                           guidance_scale=0.0)  # fmt: skip
     torch.testing.assert_close(ignored, unconditional, rtol=0, atol=0)
-    conditional = sample_prior(prior, scheduler, condition, generators(seeds), num_inference_steps=10, guidance_scale=1.0)
+    conditional = sample_prior(prior, scheduler, condition, generators(seeds), num_inference_steps=10,
+                               guidance_scale=1.0)  # fmt: skip
     assert not torch.allclose(conditional, unconditional)
     with pytest.raises(ValueError, match="3 generators for 4 conditions"):
         sample_prior(prior, scheduler, condition, generators(seeds[:3]), **kwargs)
@@ -159,6 +163,7 @@ def test_a_run_trains_one_prior_per_condition(pairs, tmp_path):
     outs = [tmp_path / "a", tmp_path / "b"]
     train_run_priors(features_files=[pairs / "eeg_train.pt"] * 2, out_files=[out / "prior.pt" for out in outs],
                      history_files=[out / "history.csv" for out in outs], targets_file=pairs / "targets.h5", epochs=2,
-                     batch_size=32, lr=1e-3, warmup_steps=10, condition_drop=0.1, grad_clip=1.0, seed=0, **SMALL)  # fmt: skip
+                     batch_size=32, lr=1e-3, warmup_steps=10, condition_drop=0.1, grad_clip=1.0, seed=0,
+                     **SMALL)  # fmt: skip
     for out in outs:
         assert (out / "history.csv").read_bytes() == (single / "history.csv").read_bytes()

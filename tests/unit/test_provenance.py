@@ -54,8 +54,10 @@ def test_weights_files_are_found_in_inputs_and_in_input_folders(tmp_path):
 
 
 def test_seeds_are_collected_from_any_depth():
-    tree = {"wildcards": {"seed": "2"}, "config": {"options": {"seed": 7, "lr": 0.1}, "image_seed": 3, "runs": [{"seed": 0}]}}
-    assert find_seeds(tree) == {"wildcards.seed": "2", "config.options.seed": 7, "config.image_seed": 3, "config.runs.0.seed": 0}
+    tree = {"wildcards": {"seed": "2"},
+            "config": {"options": {"seed": 7, "lr": 0.1}, "image_seed": 3, "runs": [{"seed": 0}]}}  # fmt: skip
+    assert find_seeds(tree) == {"wildcards.seed": "2", "config.options.seed": 7, "config.image_seed": 3,
+                                "config.runs.0.seed": 0}  # fmt: skip
 
 
 def _job(params: dict, inputs: list, output: dict) -> SimpleNamespace:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
 from necomimi.conditions.perturb import perturb
+from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
 from necomimi.evaluation.tables import tabulate_retrieval
 
 
@@ -97,9 +97,12 @@ def test_a_run_is_evaluated_in_every_condition(tmp_path):
     torch.save({"selection": "validation"}, tmp_path / "model.pt")
     torch.save(torch.from_numpy(test), tmp_path / "original.pt")
     torch.save(torch.from_numpy(test[::-1].copy()), tmp_path / "perturbed.pt")
-    evaluate_run_retrieval(conditions=["original", "perturbed"], features_files=[tmp_path / "original.pt", tmp_path / "perturbed.pt"],
+    evaluate_run_retrieval(conditions=["original", "perturbed"],
+                           features_files=[tmp_path / "original.pt", tmp_path / "perturbed.pt"],
                            out_files=[tmp_path / "o.csv", tmp_path / "p.csv"], model_file=tmp_path / "model.pt",
-                           targets_file=tmp_path / "targets.h5", labels={"encoder": "nice"}, monte_carlo_draws=10, seed=0)  # fmt: skip
+                           targets_file=tmp_path / "targets.h5", labels={"encoder": "nice"}, monte_carlo_draws=10,
+                           seed=0)  # fmt: skip
     original, perturbed = pd.read_csv(tmp_path / "o.csv"), pd.read_csv(tmp_path / "p.csv")
     assert set(original["condition"]) == {"original"} and (original["accuracy"] == 1.0).all()
-    assert set(perturbed["condition"]) == {"perturbed"} and perturbed.set_index(["k", "top"]).loc[(10, 1), "accuracy"] == 0
+    assert set(perturbed["condition"]) == {"perturbed"}
+    assert perturbed.set_index(["k", "top"]).loc[(10, 1), "accuracy"] == 0

@@ -13,7 +13,6 @@ from PIL import Image
 from necomimi.data.synthetic import SyntheticSpec, write_dataset
 from necomimi.data.synthetic.writer import session_conditions
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, TARGET_EVENT, raw_file
-from tests.conftest import TINY_SPEC
 from tests.conftest import TINY_SPEC, load_raw, raw_events
 
 SUBJECTS = ("01", "02")
@@ -158,5 +157,6 @@ def test_recordings_are_the_same_bytes_whatever_the_blas_threads(tmp_path):
         root = tmp_path / f"threads-{threads}"
         write_image_set(root, TINY_SPEC)
         with threadpool_limits(limits=threads, user_api="blas"):
-            files[threads] = {path.relative_to(root): path.read_bytes() for path in write_subject_raw(root, TINY_SPEC, "01")}
+            written = write_subject_raw(root, TINY_SPEC, "01")
+            files[threads] = {path.relative_to(root): path.read_bytes() for path in written}
     assert files[1] == files[2]

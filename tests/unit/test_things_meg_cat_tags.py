@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -35,7 +36,7 @@ def test_table_lists_the_200_test_folders_in_test_order(table):
     folders = table["folder"].tolist()
     assert all(re.fullmatch(r"\d{5}_[a-z0-9_-]+", f) for f in folders)
     numbers = [int(f[:5]) for f in folders]
-    assert all(a < b for a, b in zip(numbers, numbers[1:]))  # THINGS image order
+    assert all(a < b for a, b in pairwise(numbers))  # THINGS image order
     assert len(set(folders)) == 200 and len({_name(f) for f in folders}) == 200
     assert folders[:3] == FIRST_FOLDERS and folders[-1] == LAST_FOLDER
     # the reader's folder check passes with the test order
@@ -69,7 +70,7 @@ def test_tags_are_plain_lower_case_words(table):
 
 def test_concept_tag_names_the_concept(table):
     """The concept tag is the folder's concept name in words."""
-    for folder, concept in zip(table["folder"], table["concept"]):
+    for folder, concept in zip(table["folder"], table["concept"], strict=True):
         name = _name(folder)
         base = re.sub(r"\d+$", "", name).replace("_", " ")
         if base == name.replace("_", " "):

@@ -23,21 +23,27 @@ from tests.conftest import write_targets
 def _reference_clip(a, b, s):
     logits = s * a @ b.T
     labels = torch.arange(len(a))
-    return 0.5 * (torch.nn.functional.cross_entropy(logits, labels) + torch.nn.functional.cross_entropy(logits.T, labels))
+    cross_entropy = torch.nn.functional.cross_entropy
+    return 0.5 * (cross_entropy(logits, labels) + cross_entropy(logits.T, labels))
 
 
 def test_reference_loss_uses_the_raw_scale_and_unnormalised_eeg():
     torch.manual_seed(0)
-    eeg, image, text = torch.randn(6, 8) * 5, torch.nn.functional.normalize(torch.randn(6, 8), dim=-1), torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    eeg = torch.randn(6, 8) * 5
+    image = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    text = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
     loss = ContrastiveLoss("reference")
     assert loss.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
-    expected = 0.99 * _reference_clip(eeg, image, math.log(1 / 0.07)) + 0.01 * _reference_clip(eeg, text, math.log(1 / 0.07))
+    scale = math.log(1 / 0.07)
+    expected = 0.99 * _reference_clip(eeg, image, scale) + 0.01 * _reference_clip(eeg, text, scale)
     assert loss(eeg, image, text).item() == pytest.approx(expected.item(), rel=1e-6)
 
 
 def test_openclip_loss_exponentiates_and_normalises():
     torch.manual_seed(0)
-    eeg, image, text = torch.randn(6, 8) * 5, torch.nn.functional.normalize(torch.randn(6, 8), dim=-1), torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    eeg = torch.randn(6, 8) * 5
+    image = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
+    text = torch.nn.functional.normalize(torch.randn(6, 8), dim=-1)
     loss = ContrastiveLoss("openclip")
     unit = torch.nn.functional.normalize(eeg, dim=-1)
     expected = 0.99 * _reference_clip(unit, image, 1 / 0.07) + 0.01 * _reference_clip(unit, text, 1 / 0.07)
@@ -208,7 +214,8 @@ def test_checkpoints_written_on_a_gpu_load_and_resume_on_the_cpu(tmp_path, monke
     unlink = pathlib.Path.unlink
     with monkeypatch.context() as patch:
         patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
-        patch.setattr(pathlib.Path, "unlink", lambda path, **kw: None if path.name == RESUME_FILE else unlink(path, **kw))
+        patch.setattr(pathlib.Path, "unlink",
+                      lambda path, **kw: None if path.name == RESUME_FILE else unlink(path, **kw))
         train_encoder(**_options(root, gpu, epochs=2))
     assert (gpu / RESUME_FILE).is_file()
     if not torch.cuda.is_available():

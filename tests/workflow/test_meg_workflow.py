@@ -44,7 +44,8 @@ def test_meg_demo_runs_to_its_cat_table_apart_from_the_eeg_study(meg_study):
         assert (results / "derivatives" / f"sub-{subject}" / f"preprocessed_P{int(subject)}-epo.fif").is_file()
         out = results / "preprocessed" / f"sub-{subject}"
         assert np.load(out / "train.npy", mmap_mode="r").shape == (N_TRAIN, N_CHANNELS, 201)
-        assert np.load(out / "test.npy", mmap_mode="r").shape == (SPEC["n_test_concepts"], SPEC["n_sessions"], N_CHANNELS, 201)
+        test_shape = (SPEC["n_test_concepts"], SPEC["n_sessions"], N_CHANNELS, 201)
+        assert np.load(out / "test.npy", mmap_mode="r").shape == test_shape
     # The CLIP targets follow the arrays' rows.
     train_index = pd.read_csv(results / "preprocessed" / "sub-01" / "train_index.tsv", sep="\t")
     targets = read_targets(results / "targets" / "clip_targets.h5", "training")

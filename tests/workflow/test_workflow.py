@@ -45,7 +45,8 @@ def test_the_workflow_tells_environments_its_checkout(tmp_path):
     (tmp_path / "Snakefile").write_text(
         f'configfile: "{DEMO_CONFIG}"\n'
         f'include: "{REPO / "workflow" / "rules" / "common.smk"}"\n'
-        'rule show:\n    output: "source.txt"\n    run:\n        open(output[0], "w").write(os.environ["NECOMIMI_SOURCE"])\n'
+        'rule show:\n    output: "source.txt"\n    run:\n'
+        '        open(output[0], "w").write(os.environ["NECOMIMI_SOURCE"])\n'
     )
     env = {key: value for key, value in os.environ.items() if key != "NECOMIMI_SOURCE"}
     command = [sys.executable, "-m", "snakemake", "--cores", "1", "source.txt"]
@@ -67,7 +68,7 @@ def test_unknown_config_key_stops_before_any_job(tmp_path, dry_run):
 @pytest.mark.parametrize(
     ("condition", "message"),
     [
-        ({"window": [0.5, 1.5], "action": "crop"}, "conditions: condition 'bad': window 0.5-1.5 s lies outside the epoch, 0-1 s"),
+        ({"window": [0.5, 1.5], "action": "crop"}, "condition 'bad': window 0.5-1.5 s lies outside the epoch, 0-1 s"),
         ({"window": [0.3, 0.1], "action": "crop"}, "conditions: condition 'bad': empty window [0.3, 0.1] s"),
         (["Oz", "OZ"], "'conditions.bad[1]': 'OZ' is not one of"),
     ],
@@ -135,7 +136,8 @@ def test_real_data_config_can_start_from_reference_preprocessed_files(tmp_path, 
         (PREPROCESSED[0], "/path/to/THINGS-EEG2/Raw_data/sub-01/ses-01/raw_eeg_training.npy"),
         ("results/targets/clip_targets.h5", "/path/to/laion2b_s32b_b79k/open_clip_pytorch_model.bin"),
         ("results/provenance/decoder_weights.json", "/path/to/sdxl-turbo"),
-        ("results/provenance/decoder_weights.json", "/path/to/IP-Adapter/sdxl_models/ip-adapter_sdxl_vit-h.safetensors"),
+        ("results/provenance/decoder_weights.json",
+         "/path/to/IP-Adapter/sdxl_models/ip-adapter_sdxl_vit-h.safetensors"),
     ],
 )
 def test_unfilled_real_data_paths_name_the_missing_files(tmp_path, target, missing):
@@ -346,7 +348,8 @@ def test_demo_runs_end_to_end_and_incrementally(demo_study, demo_dataset):
     target = "results/retrieval/loso/nice/sub-01/seed-0/original.csv"
     run = snakemake(target, "--configfile", str(loso), "--cores", "2", cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "results/preprocessed/sub-02/eeg_train.npy" in (tmp_path / "logs/train_encoder/loso_nice_sub-01_seed-0.log").read_text()
+    log = (tmp_path / "logs/train_encoder/loso_nice_sub-01_seed-0.log").read_text()
+    assert "results/preprocessed/sub-02/eeg_train.npy" in log
     assert len(pd.read_csv(tmp_path / target)) > 0
 
     reseeded = tmp_path / "reseeded.yaml"
@@ -550,13 +553,14 @@ def test_a_stage_config_change_reruns_that_stage_and_what_follows_only(demo_stud
 
 def _check_provenance(root: Path) -> None:
     """Every job of the demo recorded what made its outputs."""
-    records = {path.relative_to(root / "results" / "provenance"): json.loads(path.read_text())
-               for path in (root / "results" / "provenance").rglob("*.json") if path.name != "decoder_weights.json"}  # fmt: skip
+    provenance = root / "results" / "provenance"
+    records = {path.relative_to(provenance): json.loads(path.read_text())
+               for path in provenance.rglob("*.json") if path.name != "decoder_weights.json"}  # fmt: skip
     assert {str(path).split("/")[0].removesuffix(".json") for path in records} == {
         "synthesize_images", "synthesize_subject", "build_demo_clip", "build_demo_decoder", "preprocess_subject",
         "embed_clip_targets", "train_encoder", "extract_features", "evaluate_retrieval", "tabulate_retrieval",
-        "train_prior", "record_decoder_weights", "generate_images", "judge_ground_truth", "score_images", "tabulate_images",
-        "generate_gt_images", "score_gt_images",
+        "train_prior", "record_decoder_weights", "generate_images", "judge_ground_truth", "score_images",
+        "tabulate_images", "generate_gt_images", "score_gt_images",
     }  # fmt: skip
     training = records[Path("train_encoder/intra_nerv_sub-01_seed-0.json")]
     assert training["necomimi"] == "0.1.0" and training["git_commit"]
@@ -569,7 +573,8 @@ def _check_provenance(root: Path) -> None:
     assert any(path.startswith("resources/models/sdxl-turbo-tiny/unet/") for path in hashed)
     features = records[Path("extract_features/intra_nerv_sub-01_seed-0.json")]
     model = root / "results/encoders/intra/nerv/sub-01/seed-0/model.pt"
-    assert features["weights_sha256"]["results/encoders/intra/nerv/sub-01/seed-0/model.pt"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    model_sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
+    assert features["weights_sha256"]["results/encoders/intra/nerv/sub-01/seed-0/model.pt"] == model_sha256
 
 
 def _job_resources(stdout: str) -> dict[str, set[str]]:
@@ -618,7 +623,8 @@ def test_gt_images_are_one_job_each_and_none_without_the_gt_mode(tmp_path):
 def test_slurm_profile_names_only_existing_rules_and_rules_name_no_site():
     rules = set()
     for modality in ("eeg", "meg"):
-        listed = snakemake("--list-rules", "--configfile", str(DEMO_CONFIG), "--config", f"modality={modality}", cwd=REPO)
+        listed = snakemake("--list-rules", "--configfile", str(DEMO_CONFIG), "--config", f"modality={modality}",
+                           cwd=REPO)
         assert listed.returncode == 0, listed.stderr
         rules |= set(listed.stdout.split())
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())

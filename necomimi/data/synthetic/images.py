@@ -196,7 +196,8 @@ def save_jpeg(pixels: np.ndarray, path: Path) -> None:
 
 def factor_columns(factors: ImageFactors) -> dict:
     """An image's columns of ``image_factors.csv``: the categorical factors, then the others."""
-    return {**factors.categorical(), "x": factors.x, "y": factors.y, "scale": factors.scale, "rotation": factors.rotation}
+    return {**factors.categorical(),
+            "x": factors.x, "y": factors.y, "scale": factors.scale, "rotation": factors.rotation}  # fmt: skip
 
 
 def write_factors_table(out_dir: Path, rows: list[dict]) -> None:

@@ -141,7 +141,7 @@ def write_image_set(out_dir: str | Path, spec: SyntheticSpec) -> None:
         ("training", train, train_folders, train_files),
         ("test", test, test_folders, test_files),
     ):
-        for condition, (f, folder, name) in enumerate(zip(images, folders, files), 1):
+        for condition, (f, folder, name) in enumerate(zip(images, folders, files, strict=True), 1):
             rows.append({"partition": partition, "condition": condition, "folder": folder, "file": name,
                          **factor_columns(f)})  # fmt: skip
     write_factors_table(out_dir, rows)
