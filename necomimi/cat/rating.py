@@ -103,7 +103,8 @@ def find_groups(images_dir: str | Path, patterns: Sequence[str] = ("*",)) -> dic
     images_dir : path
         ``results/images`` or a folder laid out like it.
     patterns : sequence of str
-        Shell patterns on the group path, e.g. ``intra/nerv/sub-01/*`` or ``*/two_stage``.
+        Shell patterns on the group path (``*`` matches ``/`` too), e.g.
+        ``intra/nerv/sub-01/*`` or ``*/two_stage``.
 
     Returns
     -------
@@ -119,8 +120,10 @@ def find_groups(images_dir: str | Path, patterns: Sequence[str] = ("*",)) -> dic
     images_dir = Path(images_dir)
     if not images_dir.is_dir():
         raise FileNotFoundError(f"{images_dir}: images folder not found")
-    groups = {sidecar.parent.relative_to(images_dir).as_posix(): sidecar.parent
-              for sidecar in sorted(images_dir.rglob(SIDECAR))}  # fmt: skip
+    found = (sidecar.parent.relative_to(images_dir) for sidecar in sorted(images_dir.rglob(SIDECAR)))
+    # hidden folders are a generation job's staging folders, not groups yet
+    groups = {group.as_posix(): images_dir / group for group in found
+              if not any(part.startswith(".") for part in group.parts)}  # fmt: skip
     if not groups:
         raise ValueError(f"{images_dir}: no generated images (no {SIDECAR} below it); expected results/images")
     misplaced = [group for group in groups if not GROUP_PATTERN.fullmatch(group)]
@@ -129,9 +132,10 @@ def find_groups(images_dir: str | Path, patterns: Sequence[str] = ("*",)) -> dic
             f"{images_dir / misplaced[0]}: not a group of results/images "
             "(<protocol>/<encoder>/sub-XX/seed-N/<condition>/<mode> or gt); pass the images folder itself"
         )
-    unmatched = [pattern for pattern in patterns if not fnmatch.filter(groups, pattern)]
+    unmatched = [pattern for pattern in patterns if not any(fnmatch.fnmatchcase(group, pattern) for group in groups)]
     if unmatched:
-        raise ValueError(f"{images_dir}: no image group matches {unmatched[0]!r}; groups: {', '.join(groups)}")
+        listed = ", ".join(list(groups)[:4]) + (f" ... ({len(groups)} groups)" if len(groups) > 4 else "")
+        raise ValueError(f"{images_dir}: no image group matches {unmatched[0]!r}; the groups: {listed}")
     return {group: folder for group, folder in groups.items()
             if any(fnmatch.fnmatchcase(group, pattern) for pattern in patterns)}  # fmt: skip
 
@@ -197,7 +201,7 @@ def read_answers(path: str | Path, rater: str) -> dict[str, dict[str, int]]:
         answer, or an image answered twice.
     """
     path = Path(path)
-    if not path.exists():
+    if not path.exists() or path.stat().st_size == 0:
         return {}
     answers: dict[str, dict[str, int]] = {}
     with open(path, newline="", encoding="utf-8") as stream:
@@ -230,7 +234,7 @@ def _answer_problem(row: list[str], rater: str, answers: Mapping[str, dict]) -> 
 def append_answer(path: str | Path, rater: str, item: str, answer: Mapping[str, int]) -> None:
     """Append one image's answers to the log as one line, in one write, flushed to disk."""
     path = Path(path)
-    fresh = not path.exists()
+    fresh = not path.exists() or path.stat().st_size == 0
     values = [rater, item, *(str(answer[kind]) for kind in TAG_TYPES),
               datetime.now(UTC).isoformat(timespec="seconds")]  # fmt: skip
     text = ",".join(ANSWER_COLUMNS) + "\n" if fresh else ""
@@ -238,6 +242,12 @@ def append_answer(path: str | Path, rater: str, item: str, answer: Mapping[str, 
         stream.write(text + ",".join(values) + "\n")
         stream.flush()
         os.fsync(stream.fileno())
+
+
+def _is_answer(answer) -> bool:
+    """Whether ``answer`` maps each tag type, and nothing else, to the integer 0 or 1."""
+    return (isinstance(answer, Mapping) and set(answer) == set(TAG_TYPES)
+            and all(type(answer[kind]) is int and answer[kind] in (0, 1) for kind in TAG_TYPES))  # fmt: skip
 
 
 def write_group_ratings(path: str | Path, items: Iterable[Item], answers: Mapping[str, Mapping[str, int]]) -> None:
@@ -312,9 +322,8 @@ class RatingSession:
         image = self._by_id[item]
         if item in self.answers:
             raise ValueError(f"image {item} is answered already")
-        if set(answer) != set(TAG_TYPES) or any(type(answer[kind]) is not int or answer[kind] not in (0, 1)
-                                                 for kind in TAG_TYPES):  # fmt: skip
-            raise ValueError(f"answers must be 0 or 1 for each of {', '.join(TAG_TYPES)}; got {dict(answer)}")
+        if not _is_answer(answer):
+            raise ValueError(f"answers must be 0 or 1 for each of {', '.join(TAG_TYPES)}; got {answer!r}")
         self.folder.mkdir(parents=True, exist_ok=True)
         append_answer(self.answers_file, self.rater, item, answer)
         self.answers[item] = {kind: answer[kind] for kind in TAG_TYPES}

@@ -16,7 +16,12 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from necomimi.cat.judge import human_judgement
-from necomimi.cat.rating import ANSWER_COLUMNS, RatingSession, blinded_order, read_answers
+from necomimi.cat.rating import (
+    ANSWER_COLUMNS,
+    RatingSession,
+    blinded_order,
+    read_answers,
+)
 from necomimi.cat.rating_server import RatingServer, rater_lock
 from necomimi.cat.tags import TAG_TYPES
 from necomimi.cli import main
@@ -109,6 +114,18 @@ def test_a_group_is_written_only_once_every_image_is_rated(study, tmp_path):
     assert session.record(items[3].id, _answer(items[3])) == tmp_path / "out" / "alice" / "gt" / "gt.csv"
 
 
+def test_staging_folders_and_an_empty_log_are_no_answers(study, tmp_path):
+    staging = study[0] / "intra" / "nerv" / "sub-01" / "seed-0" / "original" / ".two_stage.k2j4"
+    _write_group(staging)  # a generation job's folder, not moved into place yet
+    (tmp_path / "out" / "alice").mkdir(parents=True)
+    (tmp_path / "out" / "alice" / "answers.csv").touch()  # created, nothing written
+    session = _session(study, tmp_path / "out")
+    assert len(session.items) == 12 and session.n_answered == 0
+    session.record(session.items[0].id, _answer(session.items[0]))
+    assert read_answers(tmp_path / "out" / "alice" / "answers.csv", "alice") == {
+        session.items[0].id: _answer(session.items[0])}
+
+
 def test_a_new_session_resumes_where_the_rater_left_off(study, tmp_path):
     first = _session(study, tmp_path / "out", seed=5)
     answered = first.items[:5]
@@ -136,7 +153,7 @@ def test_answers_must_be_yes_or_no_for_each_tag_type(study, tmp_path):
     session = _session(study, tmp_path / "out")
     item = session.next_item()
     for bad in ({**_answer(item), "concept": 2}, {**_answer(item), "concept": True},
-                {kind: 1 for kind in TAG_TYPES[:4]}):  # fmt: skip
+                {kind: 1 for kind in TAG_TYPES[:4]}, [1, 0, 1, 0, 1]):  # fmt: skip
         with pytest.raises(ValueError, match="answers must be 0 or 1 for each of broad_1"):
             session.record(item.id, bad)
     with pytest.raises(KeyError):
