@@ -124,7 +124,11 @@ class RatingServer(HTTPServer):
     """One thread, one request at a time: answers are recorded in the order they come."""
 
     def __init__(self, session: RatingSession, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__((host, port), RatingHandler)
+        try:
+            super().__init__((host, port), RatingHandler)
+        except OSError as error:
+            message = f"cannot serve on {host}:{port}: {error.strerror}; choose another port (0: any free one)"
+            raise ValueError(message) from error
         self.session = session
 
     @property

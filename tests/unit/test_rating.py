@@ -240,6 +240,12 @@ def server(study, tmp_path):
         thread.join()
 
 
+def test_a_port_in_use_is_refused_by_name(server):
+    host, port = server.server_address[:2]
+    with pytest.raises(ValueError, match=f"cannot serve on {host}:{port}: .*choose another port"):
+        RatingServer(server.session, host, port)
+
+
 def _get(server, path: str) -> tuple[int, str, bytes]:
     try:
         with urllib.request.urlopen(server.url + path) as response:
