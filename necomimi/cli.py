@@ -90,12 +90,57 @@ def _regenerate(args: argparse.Namespace) -> int:
     return 0 if identical else 1
 
 
+def _add_rate_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "rate",
+        help="serve the blinded page on which a person rates generated images for the CAT score",
+        description=(
+            "Serve a local page that shows a rater the generated images one at a time, in a seeded "
+            "random order and under opaque ids (no encoder, condition, mode or file name), and asks "
+            "for each whether it shows each of its concept's five CAT tags. Answers go to "
+            "OUT/RATER/answers.csv as they are given; a rerun resumes there. Each fully rated "
+            "group is written as OUT/RATER/<protocol>/<encoder>/sub-XX/seed-N/<condition>/<mode>.csv "
+            "(gt: OUT/RATER/gt/gt.csv), the layout cat.human_ratings reads. Stop with Ctrl-C."
+        ),
+    )
+    parser.add_argument("images_dir", help="the generated images: results/images (or a folder laid out like it)")
+    parser.add_argument("--tags", required=True,
+                        help="the CAT tag table (the demo's: resources/synthetic/concept_tags.csv)")  # fmt: skip
+    parser.add_argument("--rater", required=True,
+                        help="the rater's id (letters, digits, '_', '-', '.'); names their folder")  # fmt: skip
+    parser.add_argument("--out", required=True, help="the raters' folder; this rater's files go to OUT/RATER")
+    parser.add_argument("--group", action="append", default=None, metavar="PATTERN",
+                        help="rate only the groups matching this shell pattern, e.g. 'intra/nerv/sub-01/*' or "
+                        "'*/two_stage' or gt (repeatable; default: every group)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed of the order the images are shown in (default: 0)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to serve on (default: 127.0.0.1, this machine only)")  # fmt: skip
+    parser.add_argument("--port", type=int, default=8765, help="port to serve on; 0 picks a free one (default: 8765)")
+
+
+def _rate(args: argparse.Namespace) -> None:
+    from necomimi.cat.rating import RatingSession, rater_folder
+    from necomimi.cat.rating_server import RatingServer, rater_lock
+
+    with rater_lock(rater_folder(args.out, args.rater)):
+        session = RatingSession(args.images_dir, args.tags, args.rater, args.out, seed=args.seed,
+                                groups=args.group or ["*"])  # fmt: skip
+        with RatingServer(session, args.host, args.port) as server:
+            print(f"Rating page for {args.rater}: {server.url} ({session.n_answered} of {len(session.items)} "
+                  f"images rated; answers in {session.answers_file}). Stop with Ctrl-C.", flush=True)  # fmt: skip
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                print(f"Stopped: {session.n_answered} of {len(session.items)} images rated.", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``necomimi`` command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="necomimi", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_synth_parser(subparsers)
     _add_regenerate_parser(subparsers)
+    _add_rate_parser(subparsers)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
@@ -103,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             _synth(args)
         elif args.command == "regenerate":
             return _regenerate(args)
+        elif args.command == "rate":
+            _rate(args)
     except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"necomimi {args.command}: error: {error}\n")
     return 0

@@ -108,29 +108,30 @@ def human_judgement(ratings_file: str | Path, n_images: int) -> Judgement:
     The CSV has one row per image and tag type: ``index`` (0-based test index, the
     ``NNN`` of the image file), ``tag_type`` (one of :data:`~necomimi.cat.tags.TAG_TYPES`)
     and ``match`` (1 if the image shows the tag, else 0); every image and tag type
-    exactly once.
+    exactly once. ``necomimi rate`` (:mod:`necomimi.cat.rating`) writes such files.
 
     Raises
     ------
     FileNotFoundError, ValueError
-        Naming the file and the missing, repeated or invalid rating.
+        Naming the file and the missing, repeated or invalid rating (with its line).
     """
     path = Path(ratings_file)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: ratings file not found")
-    ratings = pd.read_csv(path)
+    try:
+        ratings = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not a ratings CSV ({type(error).__name__}: {error})") from error
     missing = {"index", "tag_type", "match"} - set(ratings.columns)
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}; expected index, tag_type, match")
-    unknown = sorted(set(ratings["tag_type"]) - set(TAG_TYPES))
-    if unknown:
-        raise ValueError(f"{path}: unknown tag type(s) {unknown}; expected {', '.join(TAG_TYPES)}")
-    if not ratings["match"].isin([0, 1]).all():
-        raise ValueError(f"{path}: match must be 0 or 1")
+    _check_rating_values(path, ratings, n_images)
+    ratings = ratings.assign(index=ratings["index"].astype(int), match=ratings["match"].astype(int))
     repeated = ratings[ratings.duplicated(["index", "tag_type"])]
     if len(repeated):
         row = repeated.iloc[0]
-        raise ValueError(f"{path}: image {row['index']} rated twice for {row['tag_type']}")
+        line = repeated.index[0] + 2
+        raise ValueError(f"{path}: image {row['index']} rated twice for {row['tag_type']} (line {line})")
     grid = ratings.pivot(index="index", columns="tag_type", values="match")
     grid = grid.reindex(index=range(n_images), columns=list(TAG_TYPES))
     if grid.isna().any().any():
@@ -138,3 +139,22 @@ def human_judgement(ratings_file: str | Path, n_images: int) -> Judgement:
         missing = int(grid.isna().sum().sum())
         raise ValueError(f"{path}: no rating for image {image}, tag type {kind} ({missing} missing)")
     return Judgement(grid.to_numpy(dtype=bool), np.full(len(TAG_TYPES), np.nan))
+
+
+def _check_rating_values(path: Path, ratings: pd.DataFrame, n_images: int) -> None:
+    """Every ``tag_type`` known, ``match`` 0 or 1, ``index`` an image index; else name the first bad line."""
+    unknown = sorted(set(ratings["tag_type"]) - set(TAG_TYPES))
+    if unknown:
+        raise ValueError(f"{path}: unknown tag type(s) {unknown}; expected {', '.join(TAG_TYPES)}")
+    integer = ratings["index"].str.fullmatch(r"\d+")
+    index = pd.to_numeric(ratings["index"].where(integer), errors="coerce")
+    checks = [
+        ("match", ~ratings["match"].isin(["0", "1"]), "match must be 0 or 1"),
+        ("index", ~integer, "index must be a non-negative integer"),
+        ("index", index >= n_images, f"index must be an image of 0 .. {n_images - 1}"),
+    ]
+    for column, bad, rule in checks:
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise ValueError(f"{path}: {rule}; line {row + 2} has {column} {ratings[column].iloc[row]!r} "
+                             f"({int(bad.sum())} such line(s))")  # fmt: skip

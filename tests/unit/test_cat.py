@@ -100,12 +100,19 @@ def test_human_ratings_are_aggregated_like_the_clip_judge(tmp_path):
         (_ratings().assign(match=2), "match must be 0 or 1"),
         (_ratings().replace({"tag_type": {"broad_1": "broad"}}), r"unknown tag type\(s\) \['broad'\]"),
         (_ratings().drop(columns="match"), r"missing column\(s\) match"),
+        (_ratings().astype({"match": str}).replace({"match": {"1": "yes"}}),
+         "match must be 0 or 1; line 2 has match 'yes' \\(10 such line"),
+        (_ratings().astype({"index": float}), "index must be a non-negative integer; line 2 has index '0.0'"),
+        (_ratings(n=5), r"index must be an image of 0 \.\. 3; line 22 has index '4' \(5 such line"),
+        (_ratings().astype({"index": str}).replace({"index": {"3": "-3"}}), "line 17 has index '-3'"),
+        (pd.DataFrame(), "not a ratings CSV"),
     ],
-)
+)  # fmt: skip
 def test_bad_ratings_are_named(tmp_path, ratings, message):
     ratings.to_csv(tmp_path / "ratings.csv", index=False)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as refused:
         human_judgement(tmp_path / "ratings.csv", n_images=4)
+    assert str(refused.value).startswith(f"{tmp_path / 'ratings.csv'}: ")
 
 
 #: Prompts matching the demo CLIP's training captions (necomimi.clip.demo_model).

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -505,8 +506,8 @@ def test_report_shows_the_study_tables_figures_and_image_grids(demo_study, chrom
 
 
 #: What follows each stage's outputs: the rules a change of the stage reruns after it.
-_RETRIEVAL = {"evaluate_retrieval", "tabulate_retrieval", "tabulate_images", "all"}
-_IMAGES = {"generate_images", "score_images", "tabulate_images", "all"}
+_RETRIEVAL = {"evaluate_retrieval", "tabulate_retrieval", "tabulate_ablations", "tabulate_images", "all"}
+_IMAGES = {"generate_images", "score_images", "tabulate_ablations", "tabulate_images", "all"}
 _FEATURES = {"extract_features", "train_prior"} | _RETRIEVAL | _IMAGES
 #: The gt images' jobs: only the decoder's settings and the CAT judge rerun them.
 _GT = {"generate_gt_images", "score_gt_images"}
@@ -534,7 +535,7 @@ def _planned_jobs(stdout: str) -> set[str]:
         ("generation", "num_inference_steps", 2, _DECODER | _IMAGES | _GT),
         ("demo_decoder", "unet_steps", 300, _DECODER | _IMAGES | _GT),
         ("cat", "top_k", {"broad_1": 2, "broad_2": 1, "specific": 1, "concept": 1, "background": 1},
-         {"judge_ground_truth", "score_images", "score_gt_images", "tabulate_images", "all"}),
+         {"judge_ground_truth", "score_images", "score_gt_images", "tabulate_ablations", "tabulate_images", "all"}),
         ("metrics", "batch_size", 8, set()),  # how, not what: no rerun
         (None, None, None, set()),  # the same config, its keys in another order
     ],
@@ -560,7 +561,7 @@ def _check_provenance(root: Path) -> None:
         "synthesize_images", "synthesize_subject", "build_demo_clip", "build_demo_decoder", "preprocess_subject",
         "embed_clip_targets", "train_encoder", "extract_features", "evaluate_retrieval", "tabulate_retrieval",
         "train_prior", "record_decoder_weights", "generate_images", "judge_ground_truth", "score_images",
-        "tabulate_images", "generate_gt_images", "score_gt_images",
+        "tabulate_images", "generate_gt_images", "score_gt_images", "tabulate_ablations",
     }  # fmt: skip
     training = records[Path("train_encoder/intra_nerv_sub-01_seed-0.json")]
     assert training["necomimi"] == "0.1.0" and training["git_commit"]
@@ -717,3 +718,104 @@ def test_region_and_window_ablations_from_the_config(demo_study, tmp_path):
     regions = two_way[["frontal", "parietal", "occipital"]]
     assert regions.idxmin() == "occipital", regions
     assert two_way["occipital"] < two_way["original"] - 5, two_way
+
+
+#: The group the scripted rater rates, and the words its page must never show.
+RATED_GROUP = "intra/nerv/sub-01/seed-0/original/two_stage"
+GROUP_WORDS = ("intra", "nerv", "sub-01", "seed-0", "original", "two_stage", ".png")
+_IMAGE_SHOWN = "() => !document.querySelector('#rating').hidden && document.querySelector('#image').complete"
+
+
+class _Rater:
+    """A scripted rater: ``necomimi rate`` on one group of the demo, answered in the browser."""
+
+    def __init__(self, images: Path, tags: Path, out: Path):
+        self.command = [sys.executable, "-m", "necomimi.cli", "rate", str(images), "--tags", str(tags),
+                        "--rater", "judge-1", "--out", str(out), "--group", RATED_GROUP, "--seed", "7", "--port", "0"]
+        self.env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's necomimi
+        self.tags = pd.read_csv(tags, dtype=str)
+
+    @staticmethod
+    def says_yes(tag: str) -> bool:
+        """The rater's rule: a tag is shown if it starts with a letter of the first half of the alphabet."""
+        return tag[0].lower() <= "m"
+
+    def expected_score(self) -> int:
+        """The rater's CAT score of the group: its rule applied to every concept's five tags."""
+        from necomimi.cat.tags import TAG_TYPES
+
+        return sum(self.says_yes(tag) for kind in TAG_TYPES for tag in self.tags[kind])
+
+    def session(self, browser, n_images: int) -> tuple[str, list[str], list[str]]:
+        """Serve, answer ``n_images`` images on the page, stop.
+
+        Returns the page's last progress line and text, the images shown and every URL
+        the page requested.
+        """
+        server = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=self.env)  # fmt: skip
+        try:
+            line = server.stdout.readline()
+            assert "Rating page for judge-1: http://" in line, line + server.stderr.read()
+            page = browser.new_page()
+            requests, shown = [], []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(line.split(": ", 1)[1].split()[0])
+            progress = page.locator("#progress")
+            for _ in range(n_images):
+                page.wait_for_function(_IMAGE_SHOWN)
+                before = progress.inner_text()
+                shown.append(page.locator("#image").get_attribute("src"))
+                for fieldset in page.locator("fieldset").all():
+                    tag = fieldset.locator("strong").inner_text()
+                    fieldset.get_by_label("Yes" if self.says_yes(tag) else "No", exact=True).check()
+                page.get_by_role("button", name="Next image").click()
+                page.wait_for_function(f"() => document.querySelector('#progress').innerText !== {json.dumps(before)}")
+            text = progress.inner_text() + "\n" + page.locator("body").inner_text()
+            page.close()
+        finally:
+            server.send_signal(signal.SIGINT)
+            stopped, errors = server.communicate(timeout=30)
+        assert server.returncode == 0 and "Stopped:" in stopped, errors
+        return text, shown, requests
+
+
+@pytest.mark.workflow
+def test_a_rater_rates_in_the_browser_and_the_cat_table_shows_the_human_judge(demo_study, chromium, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    study = tmp_path / "study"  # a copy: the tables change
+    shutil.copytree(demo_study, study, symlinks=True)
+    rater = _Rater(study / "results" / "images", study / "resources" / "synthetic" / "concept_tags.csv",
+                   tmp_path / "ratings")  # fmt: skip
+    answers = tmp_path / "ratings" / "judge-1" / "answers.csv"
+    ratings = tmp_path / "ratings" / "judge-1" / f"{RATED_GROUP}.csv"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        first, shown, requests = rater.session(browser, 8)
+        assert "image 9 of 20" in first and len(pd.read_csv(answers)) == 8 and not ratings.exists()
+        # Stopped and started again, the page resumes at the first image not answered.
+        last, more, more_requests = rater.session(browser, 12)
+        browser.close()
+    assert "All 20 images are rated" in last
+    assert len(set(shown + more)) == 20  # every image once, none shown again after the restart
+    # Blinded: neither the page nor its addresses tell the group or the file.
+    for text in [first, last, *requests, *more_requests]:
+        assert not any(word in text for word in GROUP_WORDS), text
+    from necomimi.cat.judge import human_judgement
+
+    assert human_judgement(ratings, n_images=20).score == rater.expected_score()
+
+    config = yaml.safe_load(DEMO_CONFIG.read_text())
+    config["cat"]["human_ratings"] = str(tmp_path / "ratings" / "judge-1")
+    (tmp_path / "rated.yaml").write_text(yaml.safe_dump(config))
+    run = snakemake("results/cat_scores.csv", "--configfile", str(tmp_path / "rated.yaml"), "--cores", "2", cwd=study)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # Only the rated run is scored again, then the tables.
+    assert _planned_jobs(run.stdout + run.stderr) == {"score_images", "tabulate_ablations", "tabulate_images"}
+    cat = pd.read_csv(study / "results" / "cat_scores.csv")
+    rated = cat[(cat["encoder"] == "nerv") & (cat["condition"] == "original") & (cat["mode"] == "two_stage")]
+    assert rated["judge"].tolist() == ["clip", "human"], rated
+    human = rated.set_index("judge").loc["human"]
+    assert human["sub-01"] == rater.expected_score() and human["n_points"] == 100
+    assert set(cat.drop(rated.index)["judge"]) == {"clip"}
+    assert "human judges" in (study / "results" / "tables" / "cat_table3.md").read_text()
