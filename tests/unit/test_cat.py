@@ -8,16 +8,7 @@ import pytest
 
 from necomimi.cat.judge import Vocabulary, clip_judgement, human_judgement
 from necomimi.cat.tags import COLUMNS, TAG_TYPES, read_tag_table
-
-TABLE = pd.DataFrame({
-    "index": ["1", "2", "3", "4"],
-    "folder": ["00001_ant", "00002_bee", "00003_car", "00004_bus"],
-    "broad_1": ["animal", "animal", "vehicle", "vehicle"],
-    "broad_2": ["insect", "insect", "road vehicle", "road vehicle"],
-    "specific": ["social insect", "flying insect", "passenger car", "public transport"],
-    "concept": ["ant", "bee", "car", "bus"],
-    "background": ["soil", "flower", "street", "street"],
-})  # fmt: skip
+from tests.cat_fixtures import TABLE
 
 
 def _embeddings(vocabulary: Vocabulary, dim=64, seed=0):

@@ -26,16 +26,8 @@ from necomimi.cat.rating_server import RatingServer, rater_lock
 from necomimi.cat.tags import TAG_TYPES
 from necomimi.cli import main
 from necomimi.utils.hashing import file_sha256
+from tests.cat_fixtures import TABLE
 
-TABLE = pd.DataFrame({
-    "index": ["1", "2", "3", "4"],
-    "folder": ["00001_ant", "00002_bee", "00003_car", "00004_bus"],
-    "broad_1": ["animal", "animal", "vehicle", "vehicle"],
-    "broad_2": ["insect", "insect", "road vehicle", "road vehicle"],
-    "specific": ["social insect", "flying insect", "passenger car", "public transport"],
-    "concept": ["ant", "bee", "car", "bus"],
-    "background": ["soil", "flower", "street", "street"],
-})  # fmt: skip
 GROUPS = ("intra/nerv/sub-01/seed-0/original/two_stage", "intra/atms/sub-02/seed-3/perturbed_visual/one_stage", "gt")
 #: What the page must never tell: the groups' encoders, conditions, modes and files.
 SECRETS = re.compile(r"\b(intra|nerv|atms|sub-0\d|seed-\d|original|perturbed_visual|one_stage|two_stage|gt)\b|\.png")
