@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import sys
 
 from necomimi.data.synthetic import SyntheticSpec, write_dataset
@@ -100,7 +101,7 @@ def _add_rate_parser(subparsers) -> None:
             "for each whether it shows each of its concept's five CAT tags. Answers go to "
             "OUT/RATER/answers.csv as they are given; a rerun resumes there. Each fully rated "
             "group is written as OUT/RATER/<protocol>/<encoder>/sub-XX/seed-N/<condition>/<mode>.csv "
-            "(gt: OUT/RATER/gt/gt.csv), the layout cat.human_ratings reads. Stop with Ctrl-C."
+            "(gt: OUT/RATER/gt/gt.csv), the layout cat.human_ratings reads. Stop with Ctrl-C (or SIGTERM)."
         ),
     )
     parser.add_argument("images_dir", help="the generated images: results/images (or a folder laid out like it)")
@@ -128,6 +129,10 @@ def _rate(args: argparse.Namespace) -> None:
         with RatingServer(session, args.host, args.port) as server:
             print(f"Rating page for {args.rater}: {server.url} ({session.n_answered} of {len(session.items)} "
                   f"images rated; answers in {session.answers_file}). Stop with Ctrl-C.", flush=True)  # fmt: skip
+            # Ctrl-C and SIGTERM stop the server, even where the parent started it with
+            # SIGINT ignored (a background job of a non-interactive shell, e.g. CI).
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(stop, signal.default_int_handler)
             try:
                 server.serve_forever()
             except KeyboardInterrupt:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -297,3 +300,20 @@ def test_a_bad_answer_to_a_known_image_is_a_bad_request(server):
     item = server.session.next_item()
     code, reply = _post(server, json.dumps({"item": item.id, "answers": {"concept": 1}}).encode())
     assert code == 400 and "answers must be 0 or 1" in reply["error"]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_the_server_stops_on_ctrl_c_or_sigterm_even_with_sigint_ignored(study, tmp_path, stop):
+    """A background job of a non-interactive shell (CI) starts its children with SIGINT ignored."""
+    images, tags = study
+    command = [sys.executable, "-m", "necomimi.cli", "rate", str(images), "--tags", str(tags), "--rater", "alice",
+               "--out", str(tmp_path / "ratings"), "--port", "0"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # fmt: skip
+    try:
+        assert "Rating page for alice: http://127.0.0.1:" in server.stdout.readline()
+        server.send_signal(stop)
+        out, errors = server.communicate(timeout=20)
+    finally:
+        server.kill()
+    assert server.returncode == 0 and "Stopped: 0 of" in out, errors

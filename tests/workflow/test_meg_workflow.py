@@ -96,4 +96,4 @@ def test_meg_single_subject_recipe_reruns_that_subject_only(meg_study):
     per_run = dict.fromkeys(("train_encoder", "extract_features", "evaluate_retrieval", "train_prior",
                              "generate_images", "score_images"), len(ENCODERS))  # fmt: skip
     assert _job_counts(result.stdout) == {"preprocess_meg": 1, **per_run, "tabulate_retrieval": 1,
-                                          "tabulate_images": 1, "all": 1}  # fmt: skip
+                                          "tabulate_ablations": 1, "tabulate_images": 1, "all": 1}  # fmt: skip
