@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import fnmatch
 import hashlib
-import json
 import logging
 import os
 import re
@@ -37,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from necomimi.cat.tags import TAG_TYPES, read_tag_table
+from necomimi.generation.sidecar import SIDECAR, sidecar_entries
 from necomimi.utils.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,6 @@ QUESTIONS = {"broad_1": "Broad category", "broad_2": "Broad category", "specific
              "concept": "Object", "background": "Background"}  # fmt: skip
 ANSWER_COLUMNS = ("rater", "item", *TAG_TYPES, "answered_at")
 ANSWERS_FILE = "answers.csv"
-SIDECAR = "images.json"
 #: A group folder relative to the images folder: a run's condition and mode, or ``gt``.
 GROUP_PATTERN = re.compile(r"gt|[^/]+/[^/]+/sub-[^/]+/seed-\d+/[^/]+/[^/]+")
 RATER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -162,10 +161,10 @@ def group_items(group: str, folder: Path, table: pd.DataFrame, table_file: str |
     """
     sidecar = folder / SIDECAR
     try:
-        entries = sorted(json.loads(sidecar.read_text())["images"], key=lambda entry: entry["index"])
-        listed = [(entry["index"], entry["concept"], entry["file"], entry["sha256"]) for entry in entries]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{sidecar}: not a sidecar of generated images ({type(error).__name__}: {error})") from error
+        listed = [(entry["index"], entry["concept"], entry["file"], entry["sha256"])
+                  for entry in sidecar_entries(folder)]  # fmt: skip
+    except KeyError as error:
+        raise ValueError(f"{sidecar}: an image entry without {error}") from error
     shown = [(index, concept) for index, concept, _, _ in listed]
     expected = list(enumerate(table["folder"]))
     if shown != expected:

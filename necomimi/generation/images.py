@@ -31,6 +31,7 @@ from necomimi.generation.decoder import Decoder, load_decoder
 from necomimi.generation.features import load_features
 from necomimi.generation.prior import load_prior, sample_prior
 from necomimi.generation.seeds import generators, image_seed
+from necomimi.generation.sidecar import SIDECAR
 from necomimi.utils.atomic import atomic_folder, atomic_path
 from necomimi.utils.device import resolve_device
 from necomimi.utils.hashing import file_sha256
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 MODES = ("gt", "one_stage", "two_stage")
 #: The modes rendered per run (from its EEG); ``gt`` is rendered once for all runs.
 RUN_MODES = ("one_stage", "two_stage")
-SIDECAR, EMBEDDINGS = "images.json", "embeddings.pt"
+EMBEDDINGS = "embeddings.pt"
 _DESCRIPTIONS = {
     "gt": "the test image's own CLIP embedding (upper bound; the paper's 'Pure Test Image')",
     "one_stage": "the EEG feature fed directly to the IP-Adapter (the paper's 'One-Stage')",

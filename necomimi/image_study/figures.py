@@ -9,7 +9,6 @@ chance level. They write PNG files through :func:`~necomimi.utils.atomic.atomic_
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from necomimi.generation.sidecar import SIDECAR, sidecar_entries
 from necomimi.image_study.tables import (  # noqa: E402
     JUDGE_NAMES,
     MODE_NAMES,
@@ -31,7 +31,6 @@ from necomimi.image_study.tables import (  # noqa: E402
 )
 from necomimi.utils.atomic import atomic_path  # noqa: E402
 
-SIDECAR = "images.json"
 #: Size of one image tile, the margin for the row labels and the column titles.
 TILE_INCHES = 1.0
 LABEL_INCHES = 1.6
@@ -55,19 +54,7 @@ def concept_name(folder: str) -> str:
 
 def _read_sidecar(folder: Path) -> dict[int, dict]:
     """Index -> entry of the ``images`` list of a mode folder's ``images.json``."""
-    path = folder / SIDECAR
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{folder}: no {SIDECAR}; expected a generated mode folder"
-        )
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))["images"]
-        return {int(entry["index"]): entry for entry in entries}
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(
-            f"{path}: expected an 'images' list of entries with index, concept and "
-            f"file ({error!r})"
-        ) from error
+    return {int(entry["index"]): entry for entry in sidecar_entries(folder)}
 
 
 def _image_file(folder: Path, entries: dict[int, dict], index: int) -> Path:

@@ -23,7 +23,6 @@ mixed 200 and 1000, SPEC.md 7.1).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from PIL import Image
 
 from necomimi.cat.judge import Judgement, clip_judgement, human_judgement
 from necomimi.cat.tags import read_tag_table
+from necomimi.generation.sidecar import SIDECAR, sidecar_entries
 from necomimi.image_study.tables import (  # the score files' columns
     CAT_COLUMNS,
     CEILING_COLUMNS,
@@ -78,13 +78,8 @@ def folder_images(folder: str | Path, ground_truth: list[Path]) -> list[Path]:
         is of another concept than its ground truth.
     """
     folder = Path(folder)
-    sidecar = folder / "images.json"
-    if not sidecar.is_file():
-        raise FileNotFoundError(f"{sidecar}: missing; {folder} is not a folder of generated images")
-    try:
-        entries = sorted(json.loads(sidecar.read_text())["images"], key=lambda entry: entry["index"])
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{sidecar}: not a sidecar of generated images ({type(error).__name__}: {error})") from error
+    sidecar = folder / SIDECAR
+    entries = sidecar_entries(folder)
     if len(entries) != len(ground_truth):
         raise ValueError(f"{folder}: {len(entries)} generated images for {len(ground_truth)} ground-truth test images")
     for position, (entry, truth) in enumerate(zip(entries, ground_truth, strict=True)):

@@ -123,7 +123,7 @@ def test_grid_errors_name_the_folder(tmp_path):
     assert out.is_file()
     (folders["original"]["gt"] / "images.json").unlink()
     with pytest.raises(
-        FileNotFoundError, match=rf"{folders['original']['gt']}: no images"
+        FileNotFoundError, match=rf"{folders['original']['gt']}/images\.json: missing"
     ):
         plot_image_grid(ground_truth_files=ground_truth, folders=folders, out_file=out)
     with pytest.raises(ValueError, match=r"indices must be in 0\.\.4"):
