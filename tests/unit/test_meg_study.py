@@ -18,7 +18,7 @@ from necomimi.data.synthetic.meg_signal import OCCIPITAL_SENSORS
 from necomimi.data.synthetic.meg_writer import things_tables
 from necomimi.data.things_eeg2 import CHANNEL_NAMES, VISUAL_CORTEX_CHANNELS
 from necomimi.data.things_meg import image_set_lists, read_things_images
-from necomimi.preprocessing.outputs import read_channel_names
+from necomimi.preprocessing.outputs import read_channel_names, read_times
 from necomimi.utils.npy import load_trials
 from tests.meg_fixtures import preprocess
 
@@ -138,3 +138,12 @@ def test_named_channel_sets_are_resolved_against_the_data():
         resolve_channels(["MLO11-1609"], CHANNEL_NAMES)
     with pytest.raises(ValueError, match="63 channels in the data but 2 channel names"):
         perturb(np.zeros((1, 63, 5), np.float32), ["O1"], np.random.default_rng(0), ["O1", "O2"])
+
+
+def test_the_epoch_times_are_read_from_info_json_or_refused_by_name(tmp_path):
+    (tmp_path / "info.json").write_text(json.dumps({"ch_names": ["O1"], "times": [0.0, 0.01, 0.02]}))
+    np.testing.assert_array_equal(read_times(tmp_path / "info.json"), [0.0, 0.01, 0.02])
+    for times in (None, [], [0.0, 0.0], ["0"], [True, False]):
+        (tmp_path / "info.json").write_text(json.dumps({"ch_names": ["O1"], "times": times}))
+        with pytest.raises(ValueError, match=r"info\.json: expected an increasing list of times \(seconds\)"):
+            read_times(tmp_path / "info.json")
