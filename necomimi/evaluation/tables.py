@@ -104,9 +104,9 @@ def tabulate_retrieval(
         history = pd.read_csv(path)
         name = f"{labels['encoder']} sub-{labels['subject']} seed {labels['seed']} ({labels['protocol']})"
         ax.plot(history["epoch"], 100 * history["selection_top1"], label=name)
-        selection_set = history["selection_set"].iloc[0]
+        selection_set, k = history["selection_set"].iloc[0], history["selection_k"].iloc[0]
     ax.set_xlabel("epoch")
-    ax.set_ylabel(f"{selection_set} top-1 over all candidates (%)")
+    ax.set_ylabel(f"{selection_set} {k}-way top-1 (%)")
     ax.set_title("Epoch selection accuracy of every training run")
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()

@@ -45,7 +45,9 @@ logger = logging.getLogger(__name__)
 IP_ADAPTER_TOKENS = 4
 _TEXT_WIDTH = 32
 _VAE_CHANNELS = (8, 16, 16)
-_UNET_CHANNELS = (16, 32)
+# 32 and 64 channels: the demo's gt images score CAT 62 and 59 of 100 (decoder seeds 0
+# and 1; chance 18.5) against 54-59 with 16 and 32, for 1.6x the training time.
+_UNET_CHANNELS = (32, 64)
 _BOS, _EOS = 49406, 49407
 
 

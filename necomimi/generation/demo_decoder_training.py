@@ -2,7 +2,7 @@
 
 A decoder with random weights renders noise whatever the embedding, so the demo could
 not show that generated images carry the EEG's signal. This module trains the tiny
-decoder of :mod:`necomimi.generation.demo_decoder`, in about a minute on one CPU core,
+decoder of :mod:`necomimi.generation.demo_decoder`, in about two minutes on one CPU core,
 so that an image rendered from a training image's demo-CLIP embedding resembles that
 image (its colour, shape and background), and so do images of unseen concepts:
 

@@ -42,7 +42,8 @@ def test_tables_are_written_and_test_selection_is_labelled(tmp_path):
             pd.DataFrame(rows).to_csv(path, index=False)
             files.append(path)
             history = tmp_path / f"{encoder}-{subject}-history.csv"
-            history.write_text("epoch,train_loss,selection_set,selection_top1,logit_scale,best\n1,1.0,test,0.2,2.6,1\n2,0.9,test,0.3,2.6,1\n")
+            history.write_text("epoch,train_loss,selection_set,selection_k,selection_top1,logit_scale,best\n"
+                               "1,1.0,test,20,0.2,2.6,1\n2,0.9,test,20,0.3,2.6,1\n")
             histories.append(history)
             labels.append({"protocol": "intra", "encoder": encoder, "subject": subject, "seed": 0})
     out = {name: tmp_path / name for name in ("retrieval.csv", "t1.md", "t2.md", "fig.png")}

@@ -96,6 +96,33 @@ def test_outputs_are_written_and_labelled(tmp_path, selection):
     assert not (out / RESUME_FILE).exists()
 
 
+def _history(out):
+    with open(out / "history.csv") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_the_epoch_is_selected_by_the_k_way_accuracy_asked_for(tmp_path):
+    root = _fake_study(tmp_path)
+    train_encoder(**_options(root, tmp_path / "all", epochs=3), selection_k="all")
+    train_encoder(**_options(root, tmp_path / "two", epochs=3), selection_k=2)
+    every, two_way = _history(tmp_path / "all"), _history(tmp_path / "two")
+    # 2 held-out concepts of 2 images: 4 candidates; the same training, scored 4-way and 2-way
+    assert {r["selection_k"] for r in every} == {"4"} and {r["selection_k"] for r in two_way} == {"2"}
+    assert [r["train_loss"] for r in every] == [r["train_loss"] for r in two_way]
+    scores = [(float(a["selection_top1"]), float(b["selection_top1"])) for a, b in zip(every, two_way, strict=True)]
+    assert all(four <= two for four, two in scores) and any(four < two for four, two in scores), scores
+    best = max(range(3), key=lambda epoch: (scores[epoch][1], -epoch))
+    checkpoint = torch.load(tmp_path / "two" / "model.pt", weights_only=True)
+    assert checkpoint["selection_k"] == 2 and checkpoint["epoch"] == best + 1
+
+
+@pytest.mark.parametrize("selection_k", [1, 5, "most", True])
+def test_a_selection_k_outside_the_selection_set_is_refused(tmp_path, selection_k):
+    root = _fake_study(tmp_path)
+    with pytest.raises(ValueError, match=r"training.selection_k must be 'all' or an integer in 2..4"):
+        train_encoder(**_options(root, tmp_path / "run", epochs=1), selection_k=selection_k)
+
+
 def test_same_seed_same_weights(tmp_path):
     root = _fake_study(tmp_path)
     train_encoder(**_options(root, tmp_path / "a", epochs=2))

@@ -233,13 +233,21 @@ def _check_image_tables(root: Path) -> None:
     # generated images' scores can be read.
     assert (cat["ceiling"] >= 2 * cat["chance"]).all() and (cat["ceiling"] >= 60).all(), cat[["ceiling", "chance"]]
     # The trained demo decoder renders what an embedding shows: from the test images' own
-    # CLIP embeddings (concepts it never saw) about 3 times the CAT chance level (54-59 of
-    # 100 against 17-19 over decoder seeds).
+    # CLIP embeddings (concepts it never saw) over 3 times the CAT chance level (62 and 59
+    # of 100 for decoder seeds 0 and 1, chance 18.5).
     gt = cat[cat["mode"] == "gt"]
-    assert (gt["mean"] >= 2.5 * gt["chance"]).all(), gt[["mean", "chance"]]
+    assert (gt["mean"] >= 3 * gt["chance"]).all(), gt[["mean", "chance"]]
+    # NERV's two-stage images carry the EEG's signal into the CAT score (37 of 100, chance
+    # 19.2; 39.5 and 34 with training seeds 1 and 2), and lose part of it when the
+    # visual-cortex channels are noise (30.5; 30.5 and 35.5 with seeds 1 and 2: at seed 2
+    # the drop is within the noise of 100 verdicts on 20 images, so this part holds for
+    # the demo's seed, not every seed).
+    nerv = cat[(cat["encoder"] == "nerv") & (cat["mode"] == "two_stage")].set_index("condition")
+    assert nerv.loc["original", "mean"] >= nerv.loc["original", "chance"] + 10, nerv
+    assert nerv.loc["perturbed_visual", "mean"] < nerv.loc["original", "mean"], nerv
     # The two-stage images carry the EEG's signal: the two best encoders' images are told
-    # apart from the other test images in CLIP space (0.69-0.71 on the demo, chance 0.5),
-    # and less so when the visual channels are noise (0.64-0.65).
+    # apart from the other test images in CLIP space (0.73-0.75 on the demo, chance 0.5),
+    # and less so when the visual channels are noise (0.61-0.69).
     metrics = pd.read_csv(results / "image_metrics.csv", dtype={"subject": str})
     two_way = metrics[(metrics["metric"] == "clip_2way") & (metrics["mode"] == "two_stage")
                       & metrics["encoder"].isin(["nerv", "atms"])]  # fmt: skip
@@ -327,9 +335,15 @@ def test_demo_runs_end_to_end_and_incrementally(demo_study, demo_dataset):
     largest = results[(results["k"] == 20) & (results["top"] == 1)]
     original = largest[largest["condition"] == "original"].groupby("encoder")["accuracy"].mean()
     perturbed = largest[largest["condition"] == "perturbed_visual"].groupby("encoder")["accuracy"].mean()
-    for encoder in ("nerv", "atms"):  # at least three times chance (1/20) at the largest k
-        assert original[encoder] >= 3 / 20, (encoder, original[encoder])
     assert perturbed.mean() < original.mean() - 0.03, (perturbed.mean(), original.mean())
+    # NERV and ATM-S retrieve well above chance: 2-way top-1 of at least 0.7 and 20-way
+    # top-5 of at least twice its chance of 0.25 (0.76-0.89 and 0.68-0.88 over training
+    # seeds 0-2). A top-1 among 20 images moves by 0.05 per image, so it is left to the
+    # tables.
+    best = results[results["encoder"].isin(["nerv", "atms"]) & (results["condition"] == "original")]
+    two_way = best[(best["k"] == 2) & (best["top"] == 1)].groupby("encoder")["accuracy"].mean()
+    top5 = best[(best["k"] == 20) & (best["top"] == 5)].groupby("encoder")["accuracy"].mean()
+    assert (two_way >= 0.7).all() and (top5 >= 0.5).all(), (two_way, top5)
     # The Monte Carlo check agrees with the exact expectation.
     assert (np.abs(results["mc_accuracy"] - results["accuracy"]) <= 5 * results["mc_stderr"] + 1e-6).all()
     for table in ("retrieval_table1.md", "retrieval_table2.md"):
@@ -710,14 +724,13 @@ def test_region_and_window_ablations_from_the_config(demo_study, tmp_path):
     log = (study / "logs/extract_features/intra_nerv_sub-01_seed-0.log").read_text()
     assert "condition occipital: channels PO7, PO3, POz, PO4, PO8, O1, Oz, O2 replaced by noise over the epoch" in log
 
-    # The synthetic brain answers over the posterior scalp, most of all over the
-    # occipital channels: of the three regions, their noise hurts retrieval most
-    # (2-way top-1 over both encoders and subjects; 0.64 against 0.68 for parietal
-    # and 0.74 for frontal on the demo, the original's 0.77).
+    # The synthetic brain answers over the visual-cortex channels, which span the
+    # occipital and parietal regions (Pz): noise over either hurts retrieval, frontal
+    # noise does not (2-way top-1 over both encoders and subjects on the demo: 71 and
+    # 72 against the original's 83, frontal 84).
     two_way = table[table["measure"] == "retrieval 2-way top-1 (%)"].groupby("condition")["mean"].mean()
-    regions = two_way[["frontal", "parietal", "occipital"]]
-    assert regions.idxmin() == "occipital", regions
-    assert two_way["occipital"] < two_way["original"] - 5, two_way
+    for region in ("occipital", "parietal"):
+        assert two_way[region] < min(two_way["original"], two_way["frontal"]) - 5, two_way
 
 
 #: The group the scripted rater rates, and the words its page must never show.

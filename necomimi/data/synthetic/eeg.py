@@ -1,8 +1,10 @@
 """Synthetic EEG: evoked responses that depend on image factors, under realistic noise.
 
 Each categorical factor value (a shape family, a shape, a colour, ...) owns a
-spatio-temporal pattern: a scalp map concentrated over posterior and occipital
-channels times a waveform whose peaks fall between 80 and 300 ms, as visual
+spatio-temporal pattern: a scalp map concentrated over the visual-cortex channels
+(Pz, PO3, POz, PO4, O1, Oz, O2, the channels the paper's perturbed condition replaces
+by noise) and reaching their neighbours, as volume conduction spreads a focal source,
+times a waveform whose peaks fall between 80 and 300 ms, as visual
 evoked responses do. An image's response is the weighted sum of the patterns of its
 factor values, plus a generic P1/N1/P2 complex whose size follows the stimulus size
 and a lateralised term that follows its horizontal position. The population patterns
@@ -83,13 +85,22 @@ def _posterior_centre(positions: np.ndarray) -> np.ndarray:
 def _random_posterior_maps(
     n_maps: int, positions: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Scalp maps made of two signed blobs centred on posterior channels."""
-    envelope = _blob(positions, _posterior_centre(positions), 0.05)
+    """Scalp maps made of two signed blobs centred on posterior channels.
+
+    The blobs' centres are drawn with weights falling off 4 cm around POz-Oz (85 % of
+    them on the visual-cortex channels) and spread 3 cm (60 % of their peak on a
+    neighbour 3 cm away, such as PO7 from O1). With wider maps (5 and 3.5 cm), 29 % of
+    the centres lay beyond those channels, and replacing the channels by noise left
+    the demo's NERV images as good by the CAT score (38.5 of 100 against 39); with
+    narrower ones (3 and 2.5 cm), the few channels carrying the signal left one demo
+    subject's NERV retrieval at 0.59 (2-way), even with 12 uV responses, against 0.82.
+    """
+    envelope = _blob(positions, _posterior_centre(positions), 0.04)
     probability = envelope**2 / np.sum(envelope**2)
     maps = np.zeros((n_maps, len(positions)))
     for row in maps:
         for centre in rng.choice(len(positions), size=2, p=probability):
-            row += rng.choice([-1.0, 1.0]) * _blob(positions, positions[centre], 0.035)
+            row += rng.choice([-1.0, 1.0]) * _blob(positions, positions[centre], 0.03)
     return _unit_peak(maps)
 
 

@@ -62,7 +62,7 @@ class SyntheticSpec:
     test_reps_per_session: int = 2
     image_size: int = 64
     target_fraction: float = 0.03
-    evoked_amplitude_uv: float = 8.0
+    evoked_amplitude_uv: float = 10.0
     background_noise_uv: float = 6.0
     alpha_amplitude_uv: float = 4.0
 
