@@ -255,7 +255,6 @@ def _check_image_tables(root: Path) -> None:
     assert two_way["original"] >= 0.6 and two_way["perturbed_visual"] < two_way["original"] - 0.02, two_way
     gt_metrics = metrics[metrics["mode"] == "gt"].groupby("metric")["value"].mean()
     assert gt_metrics["clip_2way"] >= 0.85 and gt_metrics["ssim"] > 0.6, gt_metrics
-    metrics = pd.read_csv(results / "image_metrics.csv", dtype={"subject": str})
     computed = metrics[metrics["computed"]]
     assert set(computed["metric"]) == {"ssim", "pixcorr", "clip_2way", "fid_clip"}
     assert len(computed) == 4 * 5 * 2 * 2 * 3 and computed["value"].notna().all()
